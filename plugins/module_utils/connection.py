@@ -1,0 +1,208 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, HotDash data team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one connection argument spec, DSN building and redaction, and connect().
+
+Every module takes either ``db_url`` (a libpq URL) or the ``login_*`` options. The password is
+never printed: :func:`redact` masks it in any text, :func:`secret_values` lists what a module
+must add to ``no_log_values``, and child processes get it through ``PGPASSWORD``.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+try:
+    from urllib.parse import quote, unquote, urlsplit, urlunsplit, parse_qsl, urlencode
+except ImportError:  # pragma: no cover - Python 2 is not supported by the collection
+    raise
+
+try:
+    import psycopg2
+    import psycopg2.extensions
+    HAS_PSYCOPG2 = True
+    PSYCOPG2_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - exercised through missing_required_lib
+    psycopg2 = None
+    HAS_PSYCOPG2 = False
+    PSYCOPG2_IMPORT_ERROR = exc
+
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ConnectionFailed, InvalidInput
+
+SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+# Supabase's transaction-mode pooler (Supavisor/PgBouncer) listens here; it cannot hold session state.
+TRANSACTION_POOLER_PORT = 6543
+
+_URL_PASSWORD = re.compile(r"(?P<prefix>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]*)(?P<at>@)")
+_KEYWORD_PASSWORD = re.compile(r"(?P<prefix>\bpassword\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+REDACTED = "********"
+
+
+def connection_argument_spec():
+    """Argument spec shared by every module that talks to a database."""
+    return dict(
+        db_url=dict(type="str", no_log=True, aliases=["dsn"]),
+        login_host=dict(type="str", aliases=["host"]),
+        login_port=dict(type="int", default=5432, aliases=["port"]),
+        login_user=dict(type="str", default="postgres", aliases=["user"]),
+        login_password=dict(type="str", no_log=True, aliases=["password"]),
+        login_db=dict(type="str", default="postgres", aliases=["db", "database"]),
+        ssl_mode=dict(type="str", default="prefer", choices=SSL_MODES),
+        connect_timeout=dict(type="int", default=10),
+    )
+
+
+CONNECTION_MUTUALLY_EXCLUSIVE = [
+    ("db_url", "login_host"),
+    ("db_url", "login_password"),
+]
+
+
+def redact(text, extra_secrets=()):
+    """Mask passwords in URLs (``user:pw@``), keyword DSNs (``password=pw``) and known secrets."""
+    if text is None:
+        return text
+    text = str(text)
+    for secret in extra_secrets:
+        if secret and len(str(secret)) >= 3:
+            text = text.replace(str(secret), REDACTED)
+    text = _URL_PASSWORD.sub(lambda m: m.group("prefix") + REDACTED + m.group("at"), text)
+    text = _KEYWORD_PASSWORD.sub(lambda m: m.group("prefix") + REDACTED, text)
+    return text
+
+
+class ConnectionSettings(object):
+    """Where and how to connect; built from module params or a URL, never printed with its password."""
+
+    def __init__(self, host=None, port=5432, user="postgres", password=None, dbname="postgres",
+                 ssl_mode="prefer", connect_timeout=10, options=None):
+        self.host = host
+        self.port = int(port) if port is not None else 5432
+        self.user = user
+        self.password = password
+        self.dbname = dbname
+        self.ssl_mode = ssl_mode
+        self.connect_timeout = int(connect_timeout) if connect_timeout is not None else 10
+        self.options = dict(options or {})
+
+    @classmethod
+    def from_params(cls, params):
+        """Build from the shared argument spec's values (a module's ``params``)."""
+        if params.get("db_url"):
+            return cls.from_url(params["db_url"], connect_timeout=params.get("connect_timeout"),
+                                ssl_mode=params.get("ssl_mode") if params.get("ssl_mode") != "prefer" else None)
+        return cls(host=params.get("login_host") or "localhost", port=params.get("login_port") or 5432,
+                   user=params.get("login_user") or "postgres", password=params.get("login_password"),
+                   dbname=params.get("login_db") or "postgres", ssl_mode=params.get("ssl_mode") or "prefer",
+                   connect_timeout=params.get("connect_timeout") or 10)
+
+    @classmethod
+    def from_url(cls, url, connect_timeout=None, ssl_mode=None):
+        """Parse a ``postgres://`` / ``postgresql://`` URL; unknown query keys are kept as libpq options."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgres", "postgresql"):
+            raise InvalidInput("db_url must be a postgresql:// URL (got scheme %r): %s"
+                               % (parts.scheme or "", redact(url)))
+        try:
+            port = parts.port or 5432
+        except ValueError:
+            raise InvalidInput("db_url has an invalid port: %s" % redact(url))
+        query = dict(parse_qsl(parts.query))
+        mode = ssl_mode or query.pop("sslmode", None) or "prefer"
+        query.pop("sslmode", None)
+        timeout = connect_timeout or query.pop("connect_timeout", None) or 10
+        query.pop("connect_timeout", None)
+        if mode not in SSL_MODES:
+            raise InvalidInput("db_url has an unknown sslmode %r; use one of %s" % (mode, ", ".join(SSL_MODES)))
+        return cls(host=parts.hostname or "localhost", port=port,
+                   user=unquote(parts.username) if parts.username else "postgres",
+                   password=unquote(parts.password) if parts.password is not None else None,
+                   dbname=unquote(parts.path.lstrip("/")) or "postgres", ssl_mode=mode,
+                   connect_timeout=timeout, options=query)
+
+    def url(self, with_password=True):
+        """The libpq URL (what ``supabase --db-url`` takes); ``with_password=False`` leaves it out."""
+        auth = quote(self.user or "", safe="")
+        if with_password and self.password:
+            auth += ":" + quote(self.password, safe="")
+        host = self.host or "localhost"
+        if ":" in host and not host.startswith("["):
+            host = "[%s]" % host
+        query = dict(self.options)
+        query["sslmode"] = self.ssl_mode
+        query["connect_timeout"] = str(self.connect_timeout)
+        return urlunsplit(("postgresql", "%s@%s:%d" % (auth, host, self.port),
+                           "/" + quote(self.dbname or "postgres", safe=""), urlencode(query), ""))
+
+    def redacted_url(self):
+        """For messages and artifacts: the URL with the password masked."""
+        return redact(self.url(with_password=True))
+
+    def libpq_kwargs(self):
+        kwargs = dict(host=self.host, port=self.port, user=self.user, dbname=self.dbname,
+                      sslmode=self.ssl_mode, connect_timeout=self.connect_timeout)
+        if self.password:
+            kwargs["password"] = self.password
+        kwargs.update(self.options)
+        return kwargs
+
+    def child_env(self, base_env=None):
+        """Environment for a child process (psql, pg_dump, the CLI): password via PGPASSWORD, not argv."""
+        env = dict(base_env or {})
+        if self.password:
+            env["PGPASSWORD"] = self.password
+        env["PGSSLMODE"] = self.ssl_mode
+        env["PGCONNECT_TIMEOUT"] = str(self.connect_timeout)
+        return env
+
+    def libpq_args(self):
+        """psql/pg_dump/pg_restore connection arguments, password excluded (see child_env)."""
+        return ["-h", self.host or "localhost", "-p", str(self.port), "-U", self.user or "postgres",
+                "-d", self.dbname or "postgres"]
+
+    def is_transaction_pooler(self):
+        """True for Supabase's transaction-mode pooler, which cannot hold a session-level lock."""
+        return self.port == TRANSACTION_POOLER_PORT or "pgbouncer" in self.options
+
+    def secrets(self):
+        return [self.password] if self.password else []
+
+    def describe(self):
+        return "%s@%s:%d/%s" % (self.user, self.host, self.port, self.dbname)
+
+
+def secret_values(params):
+    """Values a module must add to ``no_log_values`` (the password embedded in ``db_url``)."""
+    values = []
+    if params.get("db_url"):
+        try:
+            settings = ConnectionSettings.from_url(params["db_url"])
+            values.extend(settings.secrets())
+        except InvalidInput:
+            pass
+    if params.get("login_password"):
+        values.append(params["login_password"])
+    return values
+
+
+def _clean_pg_error(exc, settings):
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else exc.__class__.__name__
+    # libpq repeats "connection to server at ... failed:"; keep the reason, redacted.
+    first = re.sub(r'^connection to server at "[^"]*" \([^)]*\), port \d+ failed: ', "", first)
+    return redact(first, settings.secrets())
+
+
+def connect(settings, application_name="hotdash.supabase", autocommit=False):
+    """Open a psycopg2 connection or raise ConnectionFailed with a one-line, redacted reason."""
+    if not HAS_PSYCOPG2:
+        raise ConnectionFailed("psycopg2 is required: pip install psycopg2-binary")
+    kwargs = settings.libpq_kwargs()
+    kwargs["application_name"] = application_name
+    try:
+        conn = psycopg2.connect(**kwargs)
+    except psycopg2.OperationalError as exc:
+        raise ConnectionFailed("cannot connect to %s: %s" % (settings.describe(), _clean_pg_error(exc, settings)))
+    conn.autocommit = autocommit
+    return conn

@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, HotDash data team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Check reports: one shape for preflight, verify, monitor and rollback results.
+
+A check is a dict ``{name, status, detail, remedy, duration_ms, data}`` with ``status`` one of
+``ok``, ``warn``, ``fail``, ``waived`` or ``skipped``. A report is written as JSON (machines),
+Markdown (people) and JUnit XML (AWX and CI render it), and summarised on one screen.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import json
+import os
+import tempfile
+from xml.sax.saxutils import escape, quoteattr
+
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+
+STATUSES = ("ok", "warn", "fail", "waived", "skipped")
+FORMATS = ("json", "markdown", "junit")
+_ICON = {"ok": "PASS", "warn": "WARN", "fail": "FAIL", "waived": "WAIVED", "skipped": "SKIP"}
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def utc_stamp(moment=None):
+    """``20251019T094600Z``: sortable, safe in file names."""
+    return (moment or utc_now()).strftime("%Y%m%dT%H%M%SZ")
+
+
+def normalize_check(check):
+    """Validate one check and fill optional keys; raise InvalidInput naming the bad entry."""
+    if not isinstance(check, dict) or not check.get("name"):
+        raise InvalidInput("every check needs a name; got %r" % (check,))
+    status = check.get("status")
+    if status not in STATUSES:
+        raise InvalidInput("check %r has status %r; use one of %s" % (check["name"], status, ", ".join(STATUSES)))
+    out = dict(check)
+    out.setdefault("detail", "")
+    out.setdefault("remedy", "")
+    out.setdefault("duration_ms", None)
+    return out
+
+
+def summarize(checks):
+    counts = dict((status, 0) for status in STATUSES)
+    for check in checks:
+        counts[check["status"]] += 1
+    return {"total": len(checks), "counts": counts, "passed": counts["fail"] == 0,
+            "failed_checks": [c["name"] for c in checks if c["status"] == "fail"]}
+
+
+def one_screen(title, checks, width=110):
+    """A short text summary for the play output: one line per check, failures with their remedy."""
+    lines = ["%s: %s" % (title, "PASSED" if summarize(checks)["passed"] else "FAILED")]
+    for check in checks:
+        detail = (check.get("detail") or "").replace("\n", " ")
+        line = "[%s] %s: %s" % (_ICON[check["status"]], check["name"], detail)
+        lines.append(line if len(line) <= width else line[:width - 3] + "...")
+        if check["status"] == "fail" and check.get("remedy"):
+            lines.append("       -> %s" % check["remedy"])
+    return lines
+
+
+def to_markdown(title, checks, meta=None):
+    summary = summarize(checks)
+    out = ["# %s" % title, ""]
+    for key, value in sorted((meta or {}).items()):
+        out.append("- **%s**: %s" % (key, value))
+    out.append("- **result**: %s (%s)" % ("PASSED" if summary["passed"] else "FAILED",
+                                          ", ".join("%d %s" % (n, s) for s, n in summary["counts"].items() if n)))
+    out += ["", "| check | status | detail | remedy | ms |", "| --- | --- | --- | --- | --- |"]
+    for check in checks:
+        cells = [check["name"], _ICON[check["status"]], check.get("detail") or "", check.get("remedy") or "",
+                 "" if check.get("duration_ms") is None else "%d" % check["duration_ms"]]
+        out.append("| %s |" % " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells))
+    return "\n".join(out) + "\n"
+
+
+def to_junit(suite, checks, timestamp=None):
+    summary = summarize(checks)
+    total_s = sum((c.get("duration_ms") or 0) for c in checks) / 1000.0
+    parts = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<testsuites name=%s tests="%d" failures="%d" skipped="%d" time="%.3f">'
+             % (quoteattr(suite), summary["total"], summary["counts"]["fail"],
+                summary["counts"]["skipped"] + summary["counts"]["waived"], total_s),
+             '  <testsuite name=%s tests="%d" failures="%d" skipped="%d" time="%.3f" timestamp=%s>'
+             % (quoteattr(suite), summary["total"], summary["counts"]["fail"],
+                summary["counts"]["skipped"] + summary["counts"]["waived"], total_s,
+                quoteattr((timestamp or utc_now()).strftime("%Y-%m-%dT%H:%M:%S")))]
+    for check in checks:
+        seconds = (check.get("duration_ms") or 0) / 1000.0
+        parts.append('    <testcase classname=%s name=%s time="%.3f">'
+                     % (quoteattr(suite), quoteattr(check["name"]), seconds))
+        detail = check.get("detail") or ""
+        if check["status"] == "fail":
+            parts.append('      <failure message=%s>%s</failure>'
+                         % (quoteattr(detail[:500]), escape("%s\nremedy: %s" % (detail, check.get("remedy") or ""))))
+        elif check["status"] in ("skipped", "waived"):
+            parts.append('      <skipped message=%s/>' % quoteattr("%s: %s" % (check["status"], detail)[:500]))
+        elif check["status"] == "warn":
+            parts.append('      <system-out>%s</system-out>' % escape("warning: " + detail))
+        parts.append('    </testcase>')
+    parts += ['  </testsuite>', '</testsuites>']
+    return "\n".join(parts) + "\n"
+
+
+def _atomic_write(path, text):
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def write_report(report_dir, basename, title, checks, meta=None, formats=FORMATS, secrets=()):
+    """Write the report files; return ``{summary, files: {format: path}, lines}``.
+
+    Every text written is passed through :func:`redact` so a DSN inside a detail never lands in an artifact.
+    """
+    checks = [normalize_check(c) for c in checks]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise InvalidInput("unknown report format(s) %s; use %s" % (", ".join(unknown), ", ".join(FORMATS)))
+    try:
+        os.makedirs(report_dir, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput("cannot create report directory %s: %s" % (report_dir, exc.strerror))
+    files = {}
+    summary = summarize(checks)
+    if "json" in formats:
+        files["json"] = os.path.join(report_dir, basename + ".json")
+        doc = {"title": title, "meta": meta or {}, "summary": summary, "checks": checks,
+               "written_at": utc_now().isoformat()}
+        _atomic_write(files["json"], redact(json.dumps(doc, indent=2, sort_keys=True, default=str), secrets))
+    if "markdown" in formats:
+        files["markdown"] = os.path.join(report_dir, basename + ".md")
+        _atomic_write(files["markdown"], redact(to_markdown(title, checks, meta), secrets))
+    if "junit" in formats:
+        files["junit"] = os.path.join(report_dir, basename + ".junit.xml")
+        _atomic_write(files["junit"], redact(to_junit(basename, checks), secrets))
+    return {"summary": summary, "files": files, "lines": [redact(x, secrets) for x in one_screen(title, checks)]}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Install what `make demo` and `make test` need, on a fresh Debian/Ubuntu machine; a no-op when done.
+#   - PostgreSQL server binaries (+ pgTAP) via apt, only where missing
+#   - Node.js/npm via apt only where missing, then the pinned Supabase CLI into tools/supabase-cli/
+#   - a virtualenv at .venv/ with the pinned Python dependencies (requirements.txt)
+#   - the collection linked at .build/collections/ansible_collections/hotdash/supabase
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then $SUDO apt-get update -qq; apt_updated=1; fi
+  $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+if ! command -v initdb >/dev/null 2>&1 && [ -z "$pg_bin" ]; then
+  echo "setup: installing PostgreSQL server (apt)"
+  apt_install postgresql postgresql-contrib
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+fi
+pg_major=$(basename "$(dirname "${pg_bin:-/usr/lib/postgresql/15/bin}")")
+if [ ! -f "/usr/share/postgresql/${pg_major}/extension/pgtap.control" ]; then
+  echo "setup: installing pgTAP for PostgreSQL ${pg_major} (apt)"
+  apt_install "postgresql-${pg_major}-pgtap"
+fi
+for tool in psql pg_dump pg_restore; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "setup: installing PostgreSQL client (apt)"; apt_install postgresql-client; break; }
+done
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing Node.js and npm (apt)"
+  apt_install nodejs npm
+fi
+command -v runuser >/dev/null 2>&1 || apt_install util-linux
+
+# Python: venv + pinned requirements, reinstalled only when requirements.txt changes.
+PY=${PYTHON:-python3}
+if ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  echo "setup: installing python3-venv (apt)"
+  apt_install python3-venv python3-pip
+fi
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PY" -m venv .venv
+fi
+req_hash=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$req_hash" ]; then
+  echo "setup: installing Python dependencies into .venv"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -c 'import ansible, psycopg2, pglast, ansible_runner, jmespath, pytest' 
+  echo "$req_hash" > .venv/.requirements.sha256
+fi
+
+# Supabase CLI, pinned in tools/supabase-cli/package.json (+ lock); the npm package ships the binary.
+cli_hash=$(cat tools/supabase-cli/package.json tools/supabase-cli/package-lock.json | sha256sum | cut -d' ' -f1)
+if [ ! -x tools/supabase-cli/node_modules/.bin/supabase ] || [ "$(cat tools/supabase-cli/.installed.sha256 2>/dev/null)" != "$cli_hash" ]; then
+  echo "setup: installing the pinned Supabase CLI (npm)"
+  (cd tools/supabase-cli && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$cli_hash" > tools/supabase-cli/.installed.sha256
+fi
+tools/supabase-cli/node_modules/.bin/supabase --version >/dev/null
+
+# The collection, where ansible finds it (ansible.cfg points collections_path here).
+mkdir -p .build/collections/ansible_collections/hotdash
+ln -sfn "$ROOT" .build/collections/ansible_collections/hotdash/supabase

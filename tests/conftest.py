@@ -1,0 +1,201 @@
+"""Test harness shared by unit and integration tests.
+
+- Puts the collection on sys.path as ``ansible_collections.hotdash.supabase`` (make setup links it).
+- ``pg_cluster``: one throwaway PostgreSQL cluster per pytest worker (initdb/pg_ctl on a free loopback
+  port, pg_stat_statements preloaded), with a template database shaped like hosted Supabase.
+- ``make_db`` / ``db``: a fresh Supabase-shaped database per test (CREATE DATABASE ... TEMPLATE).
+- ``supabase_cli``: the real, pinned Supabase CLI binary.
+- ``run_module``: run one of the collection's modules in-process, the way Ansible would, and return
+  its result dict (``failed`` and ``msg`` included on failure).
+"""
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS = os.path.join(ROOT, ".build", "collections")
+if not os.path.isdir(os.path.join(COLLECTIONS, "ansible_collections", "hotdash", "supabase")):
+    os.makedirs(os.path.join(COLLECTIONS, "ansible_collections", "hotdash"), exist_ok=True)
+    os.symlink(ROOT, os.path.join(COLLECTIONS, "ansible_collections", "hotdash", "supabase"))
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+import throwaway_pg  # noqa: E402  (tools/throwaway_pg.py)
+
+TEMPLATE_DB = "supabase_shaped_template"
+SUPABASE_CLI = os.environ.get("SUPABASE_CLI") or os.path.join(ROOT, "tools", "supabase-cli", "node_modules", ".bin",
+                                                             "supabase")
+
+
+class Database(object):
+    """A throwaway database: its URL, settings for the engine, and small helpers for assertions."""
+
+    def __init__(self, cluster, name):
+        self.cluster = cluster
+        self.name = name
+        self.host = cluster["host"]
+        self.port = cluster["port"]
+        self.user = cluster["user"]
+        self.password = cluster["password"]
+        self.url = "postgresql://%s:%s@%s:%d/%s?sslmode=disable" % (self.user, self.password, self.host, self.port,
+                                                                   name)
+
+    def settings(self, **overrides):
+        from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings
+        settings = ConnectionSettings.from_url(self.url)
+        for key, value in overrides.items():
+            setattr(settings, key, value)
+        return settings
+
+    def connection_args(self):
+        """Module arguments for the shared connection spec."""
+        return {"db_url": self.url}
+
+    def connect(self, autocommit=True):
+        import psycopg2
+        conn = psycopg2.connect(self.url)
+        conn.autocommit = autocommit
+        return conn
+
+    def query(self, sql, params=None):
+        conn = self.connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, params)
+                return cur.fetchall() if cur.description else None
+        finally:
+            conn.close()
+
+    def scalar(self, sql, params=None):
+        rows = self.query(sql, params)
+        return rows[0][0] if rows else None
+
+    def execute(self, sql, params=None):
+        self.query(sql, params)
+
+    def history(self):
+        """Rows of the CLI's history table as {version: (name, statements)}; {} when it does not exist."""
+        if not self.scalar("SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL"):
+            return {}
+        return {row[0]: (row[1], list(row[2] or [])) for row in
+                self.query("SELECT version, name, statements FROM supabase_migrations.schema_migrations")}
+
+    def table_exists(self, qualified):
+        return bool(self.scalar("SELECT to_regclass(%s) IS NOT NULL", (qualified,)))
+
+    def schema_fingerprint(self):
+        """A cheap summary of user-visible schema state, to assert that nothing changed."""
+        return self.query(
+            "SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') ORDER BY 1, 2")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory):
+    """One throwaway cluster per worker, with a Supabase-shaped template database."""
+    base = tempfile.mkdtemp(prefix="hotdash-pg-")
+    try:
+        info = throwaway_pg.start(base)
+        throwaway_pg.wait_ready(info)
+        throwaway_pg.shape(info, TEMPLATE_DB)
+        yield info
+    finally:
+        throwaway_pg.stop(base)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def make_db(pg_cluster):
+    """Factory: a fresh Supabase-shaped database; dropped after the test."""
+    created = []
+
+    def factory(prefix="t"):
+        name = "%s_%s" % (prefix, uuid.uuid4().hex[:10])
+        throwaway_pg.shape(pg_cluster, name, template=TEMPLATE_DB)
+        created.append(name)
+        return Database(pg_cluster, name)
+
+    yield factory
+    for name in created:
+        try:
+            throwaway_pg.psql(pg_cluster, "postgres", 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+        except SystemExit:
+            pass
+
+
+@pytest.fixture
+def db(make_db):
+    return make_db()
+
+
+@pytest.fixture(scope="session")
+def supabase_cli():
+    """Path of the real, pinned Supabase CLI; the suite fails (not skips) when it is missing."""
+    if not os.access(SUPABASE_CLI, os.X_OK):
+        pytest.fail("Supabase CLI not found at %s: run make setup" % SUPABASE_CLI)
+    return SUPABASE_CLI
+
+
+def run_cli(cli, args, cwd, check=True, timeout=300):
+    """Run the Supabase CLI; returns CompletedProcess with text stdout/stderr."""
+    env = dict(os.environ, SUPABASE_TELEMETRY_DISABLED="1", DO_NOT_TRACK="1")
+    proc = subprocess.run([cli] + list(args), cwd=str(cwd), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+    if check and proc.returncode != 0:
+        raise AssertionError("supabase %s failed (%d): %s %s" % (" ".join(args[:2]), proc.returncode, proc.stdout,
+                                                                proc.stderr))
+    return proc
+
+
+@pytest.fixture
+def cli_runner(supabase_cli):
+    def runner(args, cwd, check=True):
+        return run_cli(supabase_cli, args, cwd, check=check)
+    return runner
+
+
+@pytest.fixture
+def project(tmp_path):
+    """An empty Supabase project directory: <tmp>/supabase/migrations."""
+    (tmp_path / "supabase" / "migrations").mkdir(parents=True)
+    return tmp_path
+
+
+class ModuleExit(Exception):
+    pass
+
+
+def _run_module(name, args, check_mode=False, diff=False):
+    import importlib
+    from ansible.module_utils.testing import patch_module_args
+
+    full = dict(args)
+    full["_ansible_check_mode"] = check_mode
+    full["_ansible_diff"] = diff
+    module = importlib.import_module("ansible_collections.hotdash.supabase.plugins.modules.%s" % name)
+    out = io.StringIO()
+    with patch_module_args(full), contextlib.redirect_stdout(out):
+        try:
+            module.main()
+        except SystemExit:
+            pass
+    text = out.getvalue().strip()
+    try:
+        return json.loads(text.splitlines()[-1] if text.startswith("{") is False else text)
+    except ValueError:
+        raise AssertionError("module %s printed no JSON result: %r" % (name, text[-2000:]))
+
+
+@pytest.fixture
+def run_module():
+    """run_module(name, args, check_mode=False, diff=False) -> result dict of the module."""
+    return _run_module
