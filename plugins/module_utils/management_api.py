@@ -1,0 +1,237 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, HotDash data team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A small client for the Supabase Management API (https://api.supabase.com).
+
+Used by the backup freshness check (``list_backups``) and by the rollback role's point-in-time
+restore (``restore_pitr`` then ``wait_for_status``). The access token is sent as a bearer token and
+never appears in a message, result or log: every error text goes through :func:`redact` with the
+token as a known secret. 429 and 5xx answers (and refused connections) are retried with
+exponential backoff, honouring ``Retry-After``; 401/403/404 fail at once with one line that says
+what to do.
+
+The hosted API cannot be reached from CI; tests run this client against the local fake in
+``tests/support/fake_management_api.py``, which speaks the documented shapes.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+import socket
+import time
+
+from ansible.module_utils.urls import open_url
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput, SupabaseError
+
+DEFAULT_BASE_URL = "https://api.supabase.com"
+# Project statuses the Management API documents (V1ProjectResponse.status).
+PROJECT_STATUSES = ("ACTIVE_HEALTHY", "ACTIVE_UNHEALTHY", "COMING_UP", "GOING_DOWN", "INACTIVE", "INIT_FAILED",
+                    "REMOVED", "RESTARTING", "UNKNOWN", "UPGRADING", "PAUSING", "RESTORING", "RESTORE_FAILED",
+                    "PAUSE_FAILED", "RESIZING")
+# Statuses after which waiting longer cannot help.
+TERMINAL_FAILURES = ("INIT_FAILED", "REMOVED", "RESTORE_FAILED", "PAUSE_FAILED")
+_REF_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
+_RETRY_STATUS = (429, 500, 502, 503, 504)
+
+
+class ManagementApiError(SupabaseError):
+    """The Management API refused the request, or could not be reached after the retries."""
+
+
+def _check_ref(ref):
+    if not ref or not _REF_RE.match(str(ref)):
+        raise InvalidInput("project_ref %r is not a Supabase project reference (lowercase letters and digits, "
+                           "as in https://<ref>.supabase.co)" % (ref,))
+    return str(ref)
+
+
+class ManagementApi(object):
+    """Client bound to one access token.
+
+    ``sleep`` and ``clock`` are injectable so retries and waits are testable without waiting.
+    """
+
+    def __init__(self, access_token, base_url=DEFAULT_BASE_URL, timeout=30, retries=3, backoff=1.0,
+                 validate_certs=True, sleep=time.sleep, clock=time.monotonic):
+        if not access_token:
+            raise InvalidInput("a Supabase access token is required (option access_token or env SUPABASE_ACCESS_TOKEN); "
+                               "create one at https://supabase.com/dashboard/account/tokens")
+        if not base_url or not re.match(r"^https?://", base_url):
+            raise InvalidInput("api_url must start with http:// or https:// (got %r)" % (base_url,))
+        self._token = access_token
+        self.base_url = base_url.rstrip("/")
+        self.timeout = int(timeout)
+        self.retries = max(0, int(retries))
+        self.backoff = float(backoff)
+        self.validate_certs = validate_certs
+        self._sleep = sleep
+        self._clock = clock
+        self.requests_made = 0
+
+    # -- transport -------------------------------------------------------------------------------------------------
+
+    def _redact(self, text):
+        return redact(text, [self._token])
+
+    def _fail(self, method, path, status, body):
+        reason = self._error_reason(body)
+        where = "%s %s" % (method, path)
+        if status == 401:
+            msg = "Supabase Management API rejected the access token (401) on %s; create a new token at " \
+                  "https://supabase.com/dashboard/account/tokens" % where
+        elif status == 403:
+            msg = "Supabase Management API denied %s (403): the token's account has no access to this project%s" \
+                  % (where, reason)
+        elif status == 404:
+            msg = "Supabase Management API found nothing at %s (404): check project_ref%s" % (where, reason)
+        else:
+            msg = "Supabase Management API answered %s to %s%s" % (status, where, reason)
+        raise ManagementApiError(self._redact(msg), status=status)
+
+    def _error_reason(self, body):
+        if not body:
+            return ""
+        try:
+            data = json.loads(body)
+            text = data.get("message") or data.get("error") or ""
+        except (ValueError, AttributeError):
+            text = body
+        text = " ".join(str(text).split())[:200]
+        return (": " + text) if text else ""
+
+    def _retry_delay(self, attempt, headers=None):
+        if headers is not None:
+            value = headers.get("Retry-After")
+            if value and str(value).strip().isdigit():
+                return min(float(value), 60.0)
+        return self.backoff * (2 ** attempt)
+
+    def request(self, method, path, body=None):
+        """Send one request (with retries); return the decoded JSON body, or None for an empty body."""
+        url = self.base_url + path
+        data = json.dumps(body).encode("utf-8") if body is not None else None
+        headers = {"Authorization": "Bearer " + self._token, "Accept": "application/json",
+                   "User-Agent": "hotdash.supabase"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        attempt = 0
+        while True:
+            self.requests_made += 1
+            try:
+                response = open_url(url, data=data, headers=headers, method=method, timeout=self.timeout,
+                                    validate_certs=self.validate_certs, follow_redirects="safe",
+                                    use_proxy=True, http_agent="hotdash.supabase")
+                text = response.read().decode("utf-8")
+            except HTTPError as exc:
+                try:
+                    err_body = exc.read().decode("utf-8", "replace")
+                except Exception:  # pylint: disable=broad-except
+                    err_body = ""
+                if exc.code in _RETRY_STATUS and attempt < self.retries:
+                    self._sleep(self._retry_delay(attempt, exc.headers))
+                    attempt += 1
+                    continue
+                self._fail(method, path, exc.code, err_body)
+            except (URLError, socket.timeout, ConnectionError) as exc:
+                if attempt < self.retries:
+                    self._sleep(self._retry_delay(attempt))
+                    attempt += 1
+                    continue
+                reason = getattr(exc, "reason", exc)
+                raise ManagementApiError(self._redact("cannot reach the Supabase Management API at %s after %d "
+                                                      "attempt(s): %s" % (self.base_url, attempt + 1, reason)))
+            if not text.strip():
+                return None
+            try:
+                return json.loads(text)
+            except ValueError:
+                raise ManagementApiError(self._redact("Supabase Management API returned non-JSON for %s %s"
+                                                      % (method, path)))
+
+    # -- endpoints -------------------------------------------------------------------------------------------------
+
+    def list_backups(self, ref):
+        """``GET /v1/projects/{ref}/database/backups``: ``{region, walg_enabled, pitr_enabled, backups: [...],
+        physical_backup_data: {earliest_physical_backup_date_unix, latest_physical_backup_date_unix}}``."""
+        data = self.request("GET", "/v1/projects/%s/database/backups" % _check_ref(ref))
+        if not isinstance(data, dict):
+            raise ManagementApiError("Supabase Management API returned an unexpected backups answer for %s" % ref)
+        data.setdefault("backups", [])
+        data.setdefault("pitr_enabled", False)
+        data.setdefault("walg_enabled", False)
+        data.setdefault("physical_backup_data", {})
+        return data
+
+    def project(self, ref):
+        """``GET /v1/projects/{ref}``: the project, including ``status`` (e.g. ``ACTIVE_HEALTHY``, ``RESTORING``)."""
+        data = self.request("GET", "/v1/projects/%s" % _check_ref(ref))
+        if not isinstance(data, dict) or "status" not in data:
+            raise ManagementApiError("Supabase Management API returned a project without status for %s" % ref)
+        return data
+
+    def restore_pitr(self, ref, recovery_time_target_unix):
+        """``POST /v1/projects/{ref}/database/backups/restore-pitr``: start a point-in-time restore."""
+        try:
+            target = int(recovery_time_target_unix)
+        except (TypeError, ValueError):
+            raise InvalidInput("recovery_time_target_unix must be a Unix timestamp in seconds (got %r)"
+                               % (recovery_time_target_unix,))
+        if target <= 0:
+            raise InvalidInput("recovery_time_target_unix must be positive (got %d)" % target)
+        return self.request("POST", "/v1/projects/%s/database/backups/restore-pitr" % _check_ref(ref),
+                            {"recovery_time_target_unix": target})
+
+    def wait_for_status(self, ref, wanted="ACTIVE_HEALTHY", timeout=1800, interval=15):
+        """Poll the project until its status is in ``wanted`` (str or list); return the project dict.
+
+        Raises ManagementApiError when the status becomes a terminal failure or ``timeout`` seconds pass.
+        """
+        wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+        deadline = self._clock() + float(timeout)
+        seen = []
+        while True:
+            project = self.project(ref)
+            status = project.get("status")
+            if not seen or seen[-1] != status:
+                seen.append(status)
+            if status in wanted:
+                project["statuses_seen"] = seen
+                return project
+            if status in TERMINAL_FAILURES:
+                raise ManagementApiError("project %s is %s (seen: %s); waiting for %s cannot succeed"
+                                         % (ref, status, " -> ".join(seen), "/".join(wanted)),
+                                         status=status, statuses_seen=seen)
+            if self._clock() + interval > deadline:
+                raise ManagementApiError("project %s still %s after %ss (seen: %s); wanted %s"
+                                         % (ref, status, timeout, " -> ".join(seen), "/".join(wanted)),
+                                         status=status, statuses_seen=seen)
+            self._sleep(interval)
+
+
+def backup_freshness(data, now_unix):
+    """From a ``list_backups`` answer: ``(newest_unix or None, pitr_enabled, completed_count)``.
+
+    PITR counts as a backup taken now (WAL is archived continuously); otherwise the newest
+    ``COMPLETED`` backup's ``inserted_at`` or the physical backup data's latest time is used.
+    """
+    from ansible_collections.hotdash.supabase.plugins.module_utils.backup import parse_timestamp
+    pitr = bool(data.get("pitr_enabled"))
+    times = []
+    completed = 0
+    for item in data.get("backups") or []:
+        if str(item.get("status", "")).upper() != "COMPLETED":
+            continue
+        completed += 1
+        if item.get("inserted_at"):
+            times.append(parse_timestamp(item["inserted_at"]))
+    latest = (data.get("physical_backup_data") or {}).get("latest_physical_backup_date_unix")
+    if latest:
+        times.append(float(latest))
+    if pitr:
+        times.append(float(now_unix))
+    return (max(times) if times else None), pitr, completed

@@ -1,0 +1,206 @@
+"""A local stand-in for the Supabase Management API, on 127.0.0.1 only.
+
+Speaks the documented shapes of the three endpoints the collection uses:
+
+- ``GET  /v1/projects/{ref}``                               -> ``{id, ref, organization_id, name, region, created_at, status}``
+- ``GET  /v1/projects/{ref}/database/backups``              -> ``{region, walg_enabled, pitr_enabled, backups: [
+  {is_physical_backup, status, inserted_at}], physical_backup_data: {earliest_physical_backup_date_unix,
+  latest_physical_backup_date_unix}}``
+- ``POST /v1/projects/{ref}/database/backups/restore-pitr`` with ``{"recovery_time_target_unix": N}`` -> 201;
+  the project then reports ``RESTORING`` for ``restore_polls`` status reads, then ``ACTIVE_HEALTHY``.
+
+Bearer token required (401 otherwise); unknown ref -> 404. ``fail_next`` queues status codes (e.g. 503, 429)
+to answer before the real one, to exercise retries.
+
+Use it from pytest (``FakeManagementApi()`` as a context manager, see the ``fake_api`` fixture in the tests) or
+standalone for Molecule and demos::
+
+    python tests/support/fake_management_api.py --port 8765 --token demo-token --ref abcdefghijklmnopqrst \
+        --backup-age-hours 3 [--pitr]
+"""
+import argparse
+import datetime
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+_PROJECT = re.compile(r"^/v1/projects/([a-z0-9-]+)$")
+_BACKUPS = re.compile(r"^/v1/projects/([a-z0-9-]+)/database/backups$")
+_RESTORE = re.compile(r"^/v1/projects/([a-z0-9-]+)/database/backups/restore-pitr$")
+
+
+def iso(ts):
+    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+class ProjectState(object):
+    def __init__(self, ref, backup_age_hours=3.0, pitr_enabled=False, status="ACTIVE_HEALTHY", restore_polls=2):
+        now = time.time()
+        self.ref = ref
+        self.status = status
+        self.pitr_enabled = pitr_enabled
+        self.restore_polls = restore_polls
+        self._polls_left = 0
+        self.restores = []
+        self.backups = []
+        if backup_age_hours is not None:
+            self.set_backup_ages([backup_age_hours, backup_age_hours + 24])
+        self.created = now - 86400 * 30
+
+    def set_backup_ages(self, hours_list, status="COMPLETED"):
+        now = time.time()
+        self.backups = [{"is_physical_backup": True, "status": status, "inserted_at": iso(now - h * 3600)}
+                        for h in hours_list]
+
+    def backups_doc(self):
+        stamps = [datetime.datetime.strptime(b["inserted_at"], "%Y-%m-%dT%H:%M:%S.000Z")
+                  .replace(tzinfo=datetime.timezone.utc).timestamp() for b in self.backups
+                  if b["status"] == "COMPLETED"]
+        physical = {}
+        if stamps:
+            physical = {"earliest_physical_backup_date_unix": int(min(stamps)),
+                        "latest_physical_backup_date_unix": int(max(stamps))}
+        if self.pitr_enabled:
+            physical["latest_physical_backup_date_unix"] = int(time.time())
+        return {"region": "us-east-1", "walg_enabled": True, "pitr_enabled": self.pitr_enabled,
+                "backups": list(self.backups), "physical_backup_data": physical}
+
+    def project_doc(self):
+        if self._polls_left > 0:
+            self._polls_left -= 1
+            if self._polls_left == 0:
+                self.status = "ACTIVE_HEALTHY"
+        return {"id": self.ref, "ref": self.ref, "organization_id": "hotdash", "name": "hotdash-%s" % self.ref[:6],
+                "region": "us-east-1", "created_at": iso(self.created), "status": self.status}
+
+    def start_restore(self, target):
+        self.restores.append(target)
+        self.status = "RESTORING"
+        self._polls_left = self.restore_polls if self.restore_polls > 0 else 0
+        if self._polls_left == 0:
+            self.status = "ACTIVE_HEALTHY"
+
+
+class FakeManagementApi(object):
+    """The fake server; ``url`` once started. Thread-safe enough for one test at a time."""
+
+    def __init__(self, token="test-token", port=0, projects=None):
+        self.token = token
+        self.port = port
+        self.projects = dict((p.ref, p) for p in (projects or [ProjectState("abcdefghijklmnopqrst")]))
+        self.fail_next = []
+        self.requests = []
+        self.lock = threading.Lock()
+        self._server = None
+        self._thread = None
+
+    def add_project(self, ref, **kwargs):
+        self.projects[ref] = ProjectState(ref, **kwargs)
+        return self.projects[ref]
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self._server.server_address[1]
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def _send(self, code, doc=None, headers=None):
+                body = b"" if doc is None else json.dumps(doc).encode("utf-8")
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _route(self, method):
+                with fake.lock:
+                    fake.requests.append((method, self.path, self.headers.get("Authorization", "")))
+                    if fake.fail_next:
+                        code = fake.fail_next.pop(0)
+                        return self._send(code, {"message": "injected %d" % code},
+                                          {"Retry-After": "0"} if code == 429 else None)
+                    if self.headers.get("Authorization") != "Bearer " + fake.token:
+                        return self._send(401, {"message": "Unauthorized"})
+                    for pattern, wanted in ((_RESTORE, "POST"), (_BACKUPS, "GET"), (_PROJECT, "GET")):
+                        match = pattern.match(self.path)
+                        if not match:
+                            continue
+                        if method != wanted:
+                            return self._send(405, {"message": "method not allowed"})
+                        project = fake.projects.get(match.group(1))
+                        if project is None:
+                            return self._send(404, {"message": "Project not found"})
+                        if pattern is _PROJECT:
+                            return self._send(200, project.project_doc())
+                        if pattern is _BACKUPS:
+                            return self._send(200, project.backups_doc())
+                        length = int(self.headers.get("Content-Length") or 0)
+                        try:
+                            body = json.loads(self.rfile.read(length) or b"{}")
+                            target = int(body["recovery_time_target_unix"])
+                        except (ValueError, KeyError, TypeError):
+                            return self._send(400, {"message": "recovery_time_target_unix is required"})
+                        if not project.pitr_enabled:
+                            return self._send(400, {"message": "PITR is not enabled for this project"})
+                        project.start_restore(target)
+                        return self._send(201)
+                    return self._send(404, {"message": "Not found"})
+
+            def do_GET(self):  # noqa: N802
+                self._route("GET")
+
+            def do_POST(self):  # noqa: N802
+                self._route("POST")
+
+        return Handler
+
+    def start(self):
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Local fake of the Supabase Management API (127.0.0.1 only).")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--token", default="demo-token")
+    parser.add_argument("--ref", default="abcdefghijklmnopqrst")
+    parser.add_argument("--backup-age-hours", type=float, default=3.0)
+    parser.add_argument("--pitr", action="store_true")
+    args = parser.parse_args(argv)
+    fake = FakeManagementApi(token=args.token, port=args.port,
+                             projects=[ProjectState(args.ref, backup_age_hours=args.backup_age_hours,
+                                                    pitr_enabled=args.pitr)])
+    fake.start()
+    print("fake Supabase Management API on %s (project %s)" % (fake.url, args.ref), flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
