@@ -32,8 +32,8 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import throwaway_pg  # noqa: E402  (tools/throwaway_pg.py)
 
 TEMPLATE_DB = "supabase_shaped_template"
-SUPABASE_CLI = os.environ.get("SUPABASE_CLI") or os.path.join(ROOT, "tools", "supabase-cli", "node_modules", ".bin",
-                                                             "supabase")
+SUPABASE_CLI = os.environ.get("SUPABASE_CLI") or os.path.join(
+    ROOT, "tools", "supabase-cli", "node_modules", ".bin", "supabase")
 
 
 class Database(object):
@@ -46,8 +46,8 @@ class Database(object):
         self.port = cluster["port"]
         self.user = cluster["user"]
         self.password = cluster["password"]
-        self.url = "postgresql://%s:%s@%s:%d/%s?sslmode=disable" % (self.user, self.password, self.host, self.port,
-                                                                   name)
+        self.url = "postgresql://%s:%s@%s:%d/%s?sslmode=disable" % (
+            self.user, self.password, self.host, self.port, name)
 
     def settings(self, **overrides):
         from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings
@@ -149,10 +149,10 @@ def run_cli(cli, args, cwd, check=True, timeout=300):
     """Run the Supabase CLI; returns CompletedProcess with text stdout/stderr."""
     env = dict(os.environ, SUPABASE_TELEMETRY_DISABLED="1", DO_NOT_TRACK="1")
     proc = subprocess.run([cli] + list(args), cwd=str(cwd), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+                          text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
     if check and proc.returncode != 0:
-        raise AssertionError("supabase %s failed (%d): %s %s" % (" ".join(args[:2]), proc.returncode, proc.stdout,
-                                                                proc.stderr))
+        raise AssertionError("supabase %s failed (%d): %s %s" % (
+            " ".join(args[:2]), proc.returncode, proc.stdout, proc.stderr))
     return proc
 
 

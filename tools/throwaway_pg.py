@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Start and stop throwaway PostgreSQL clusters on free loopback ports.
 
 Used by the test harness (tests/conftest.py), the Molecule create/destroy playbooks and
@@ -14,13 +13,14 @@ PostgreSQL refuses to run as root, so when this runs as root the server runs as 
 """
 import argparse
 import glob
+import hashlib
 import json
 import os
 import pwd
 import shutil
 import socket
 import subprocess
-import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -59,8 +59,21 @@ def _chown_for_server(path):
         os.chown(path, pw.pw_uid, pw.pw_gid)
 
 
+def server_dir(base):
+    """Where the cluster's files live. As root, the server runs as `postgres`, which may not be able to
+    traverse `base` (e.g. under /root): keep the files in a directory of its own under /tmp instead."""
+    base = os.path.abspath(base)
+    if os.geteuid() != 0:
+        return base
+    digest = hashlib.sha1(base.encode()).hexdigest()[:12]
+    path = os.path.join(tempfile.gettempdir(), "hotdash-pg-%s" % digest)
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, 0o755)
+    return path
+
+
 def _run(argv, **kwargs):
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False, **kwargs)
     if proc.returncode != 0:
         raise SystemExit("command failed (%s): %s" % (" ".join(argv[:3]), proc.stdout.strip()[-2000:]))
     return proc.stdout
@@ -75,16 +88,16 @@ def describe(datadir, port):
 def start(base, port=None, extra_conf=None):
     """Create (if needed) and start a cluster under `base`; return its description."""
     base = os.path.abspath(base)
-    datadir = os.path.join(base, "data")
-    state = os.path.join(base, "cluster.json")
     os.makedirs(base, exist_ok=True)
-    os.chmod(base, 0o755)
+    state = os.path.join(base, "cluster.json")
+    files = server_dir(base)
+    datadir = os.path.join(files, "data")
     bindir = pg_bindir()
     if not os.path.exists(os.path.join(datadir, "PG_VERSION")):
         os.makedirs(datadir, exist_ok=True)
         os.chmod(datadir, 0o700)
         _chown_for_server(datadir)
-        pwfile = os.path.join(base, "pwfile")
+        pwfile = os.path.join(files, "pwfile")
         with open(pwfile, "w") as handle:
             handle.write(PASSWORD + "\n")
         _chown_for_server(pwfile)
@@ -107,7 +120,7 @@ def start(base, port=None, extra_conf=None):
     }
     conf.update(extra_conf or {})
     opts = " ".join("-c %s=%s" % (key, value) for key, value in conf.items())
-    logfile = os.path.join(base, "server.log")
+    logfile = os.path.join(files, "server.log")
     if not os.path.exists(logfile):
         open(logfile, "a").close()
     _chown_for_server(logfile)
@@ -119,12 +132,18 @@ def start(base, port=None, extra_conf=None):
     return info
 
 
-def stop(base):
+def stop(base, remove=True):
     base = os.path.abspath(base)
-    datadir = os.path.join(base, "data")
+    files = server_dir(base)
+    datadir = os.path.join(files, "data")
     if os.path.exists(os.path.join(datadir, "postmaster.pid")):
         subprocess.run(_as_server_user([os.path.join(pg_bindir(), "pg_ctl"), "-D", datadir, "-m", "immediate",
-                                        "-w", "stop"]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                        "-w", "stop"]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       check=False)
+    if remove:
+        shutil.rmtree(files, ignore_errors=True)
+        if files != base:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 def psql(info, dbname, sql=None, file=None):

@@ -67,7 +67,7 @@ def _insert(cur, table, columns, values):
     query = sql.SQL("INSERT INTO {}.{} ({}) VALUES ({}) RETURNING id").format(
         sql.Identifier(AUDIT_SCHEMA), sql.Identifier(table),
         sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-        sql.SQL(", ").join(sql.Placeholder() for _ in columns))
+        sql.SQL(", ").join([sql.Placeholder()] * len(columns)))
     cur.execute(query, [values.get(c) for c in columns])
     return cur.fetchone()[0]
 

@@ -42,8 +42,10 @@ def normalize_check(check):
     if status not in STATUSES:
         raise InvalidInput("check %r has status %r; use one of %s" % (check["name"], status, ", ".join(STATUSES)))
     out = dict(check)
-    out.setdefault("detail", "")
-    out.setdefault("remedy", "")
+    # Details come from Jinja templates and module results: numbers, lists or None are shown as text.
+    for key in ("detail", "remedy"):
+        value = out.get(key)
+        out[key] = "" if value is None else value if isinstance(value, str) else str(value)
     out.setdefault("duration_ms", None)
     return out
 

@@ -37,3 +37,8 @@ def test_bad_status_is_one_clear_line(tmp_path):
     with pytest.raises(InvalidInput) as err:
         write_report(str(tmp_path), "r", "R", [{"name": "x", "status": "great"}])
     assert "check 'x' has status 'great'" in str(err.value)
+
+
+def test_non_text_detail_is_shown_as_text(tmp_path):
+    out = write_report(str(tmp_path), "r", "R", [{"name": "port", "status": "ok", "detail": 5432, "remedy": None}])
+    assert out["lines"][1] == "[PASS] port: 5432"
