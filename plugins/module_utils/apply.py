@@ -329,7 +329,7 @@ def plan_apply(local, report, options):
         versions = [row.version for row in report.remote_only]
         raise DriftError(
             "refusing to apply: %d version(s) in the remote history have no local file (%s); fetch them "
-            "(migration_repair state=fetch), mark them reverted (migration_repair status=reverted), or set "
+            "(migration_repair state=fetch), mark them reverted (migration_repair state=reverted), or set "
             "allow_remote_only=true" % (len(versions), _first(versions)), remote_only=versions)
     pending = list(report.pending)
     out_of_order = [m.version for m in pending if m.version in set(report.out_of_order)]
