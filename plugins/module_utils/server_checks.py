@@ -88,12 +88,13 @@ def server_facts(cur):
                 "current_setting('max_connections')::int, "
                 "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'), "
                 "(SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()), "
-                "current_setting('superuser_reserved_connections')::int, current_setting('transaction_read_only')")
+                "current_setting('superuser_reserved_connections')::int, "
+                "current_setting('default_transaction_read_only') = 'on' OR pg_is_in_recovery()")
     row = cur.fetchone()
     return {"version": row[0], "server_version_num": row[1], "database": row[2], "size_bytes": row[3],
             "size_pretty": row[4], "max_connections": row[5], "connections_total": row[6],
             "connections_database": row[7], "superuser_reserved_connections": row[8],
-            "read_only": row[9] == "on"}
+            "read_only": bool(row[9])}
 
 
 def long_running_queries(cur, min_seconds=60, max_query_chars=120):
@@ -185,9 +186,10 @@ def health_checks(settings, tables=(), max_connections_percent=80.0, long_query_
             checks.append(make_check(name, "skipped", "not run: the database is unreachable"))
         return checks, facts
     try:
-        conn.set_session(readonly=True, autocommit=True)
+        conn.autocommit = True
         with conn.cursor() as cur:
-            facts = server_facts(cur)
+            facts = server_facts(cur)  # before the session is made read-only, so read_only means the server's
+            cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
             connect_ms = timer.elapsed_ms
             checks.append(make_check("connection", "ok", "connected to %s in %d ms" % (settings.describe(), connect_ms),
                                      duration_ms=connect_ms,
