@@ -210,7 +210,7 @@ def _node_finding(node):
     if name == "VacuumStmt" and getattr(node, "is_vacuumcmd", False):
         return "vacuum", "VACUUM"
     if name == "TransactionStmt":
-        kind = str(node.kind).rsplit(".", 1)[-1].replace("TRANS_STMT_", "")
+        kind = getattr(node.kind, "name", str(node.kind)).replace("TRANS_STMT_", "")
         if kind in ("BEGIN", "START", "COMMIT", "ROLLBACK", "PREPARE", "COMMIT_PREPARED", "ROLLBACK_PREPARED"):
             return "transaction_control", kind.replace("_", " ")
     if name in ("CreatedbStmt", "DropdbStmt"):
