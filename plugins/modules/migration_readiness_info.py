@@ -137,7 +137,12 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.server_checks imp
 
 def body(module):
     params = module.params
-    staging = ConnectionSettings.from_url(params["staging_db_url"]) if params["staging_db_url"] else None
+    staging = None
+    if params["staging_db_url"]:
+        try:
+            staging = ConnectionSettings.from_url(params["staging_db_url"])
+        except InvalidInput as exc:
+            raise InvalidInput("staging_db_url: %s" % str(exc).replace("db_url must", "must"))
     checks, facts = readiness(connection_settings(module), params["project_dir"], params["environment"],
                               staging_settings=staging, rollback_strategy=params["rollback_strategy"],
                               rollback_dir=params["rollback_dir"], rollback_script=params["rollback_script"],
