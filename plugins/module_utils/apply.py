@@ -582,9 +582,13 @@ def run_apply(settings, project_dir, options, check_mode=False):
     """Plan and (unless ``check_mode``) apply; returns the module's result dict, raises SupabaseError."""
     local = load_directory(project_dir)
     refuse_transaction_pooler(settings)
+    result = dict(changed=False, engine=options.engine, applied=[], log_path=None)
+    cli = None
+    if options.engine == "cli":  # a missing or too old CLI fails before we connect
+        cli = SupabaseCli(path=options.cli_path, timeout=options.cli_timeout)
+        result["cli_version"] = cli.require_version(options.min_cli_version)
     conn = connect(settings, application_name="hotdash.supabase migration_apply")
     log = NullLog()
-    result = dict(changed=False, engine=options.engine, applied=[], log_path=None)
     try:
         remote, report = _state(conn, local)
         planned = plan_apply(local, report, options)
@@ -606,7 +610,7 @@ def run_apply(settings, project_dir, options, check_mode=False):
         planned = plan_apply(local, report, options)
         result.update(plan=[p.as_dict() for p in planned], queries=[s for p in planned for s in p.statements])
         if options.engine == "cli":
-            _apply_with_cli(conn, settings, local, planned, options, log, result)
+            _apply_with_cli(cli, conn, settings, local, planned, options, log, result)
         else:
             _apply_native(conn, local, planned, options, log, result)
         result["changed"] = bool(result["applied"])
@@ -665,10 +669,8 @@ def _staged_workdir(local, keep_versions):
     return root
 
 
-def _apply_with_cli(conn, settings, local, planned, options, log, result):
-    cli = SupabaseCli(path=options.cli_path, timeout=options.cli_timeout)
-    version = cli.require_version(options.min_cli_version)
-    result["cli_version"] = version
+def _apply_with_cli(cli, conn, settings, local, planned, options, log, result):
+    version = result["cli_version"]
     if not planned:
         return
     before = set(row.version for row in _state(conn, local)[0])
