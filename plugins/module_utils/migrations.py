@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import calendar
 import datetime
 import io
 import os
@@ -42,11 +43,11 @@ def is_compliant_version(version):
     """True for a 14-digit YYYYMMDDHHMMSS version that is a valid timestamp."""
     if not _COMPLIANT_RE.match(version or ""):
         return False
-    try:
-        datetime.datetime.strptime(version, "%Y%m%d%H%M%S")
-    except ValueError:
+    year, month, day = int(version[0:4]), int(version[4:6]), int(version[6:8])
+    hour, minute, second = int(version[8:10]), int(version[10:12]), int(version[12:14])
+    if year < 1 or not 1 <= month <= 12 or hour > 23 or minute > 59 or second > 59:
         return False
-    return True
+    return 1 <= day <= calendar.monthrange(year, month)[1]
 
 
 def version_sort_key(version):
@@ -57,7 +58,7 @@ def version_sort_key(version):
 class LocalMigration(object):
     """One migration file: ``version``, ``name``, ``filename``, ``path``; text read on demand."""
 
-    __slots__ = ("version", "name", "filename", "path", "_text", "_statements")
+    __slots__ = ("version", "name", "filename", "path", "_text", "_statements", "_compliant")
 
     def __init__(self, path, version=None, name=None):
         self.path = path
@@ -72,13 +73,16 @@ class LocalMigration(object):
         self.name = name
         self._text = None
         self._statements = None
+        self._compliant = None
 
     def __repr__(self):
         return "LocalMigration(%r)" % self.filename
 
     @property
     def is_compliant(self):
-        return is_compliant_version(self.version)
+        if self._compliant is None:
+            self._compliant = is_compliant_version(self.version)
+        return self._compliant
 
     def read_text(self):
         """The file's text; one-line MigrationDirectoryError for unreadable, non-UTF-8 or empty files."""
@@ -290,15 +294,14 @@ def load_directory(path):
     """Read a project dir (containing ``supabase/migrations``) or a migrations dir; no file is read yet."""
     migrations_dir, project_dir = resolve_migrations_dir(path)
     try:
-        names = sorted(os.listdir(migrations_dir))
+        entries = sorted((entry.name, entry.is_dir()) for entry in os.scandir(migrations_dir))
     except OSError as exc:
         raise MigrationDirectoryError("cannot list migrations directory %s: %s"
                                       % (migrations_dir, exc.strerror or exc))
     migrations = []
     skipped = []
-    for index, filename in enumerate(names):
-        full = os.path.join(migrations_dir, filename)
-        if os.path.isdir(full):
+    for index, (filename, is_dir) in enumerate(entries):
+        if is_dir:
             continue
         if index == 0:
             legacy = _LEGACY_INIT_RE.search(filename)
@@ -310,7 +313,7 @@ def load_directory(path):
         if not match:
             skipped.append({"file": filename, "reason": _skip_reason(filename, False)})
             continue
-        migrations.append(LocalMigration(full, match.group(1), match.group(2)))
+        migrations.append(LocalMigration(os.path.join(migrations_dir, filename), match.group(1), match.group(2)))
     # Stable: files sharing a version stay in file-name order.
     migrations.sort(key=lambda m: version_sort_key(m.version))
     return LocalDirectory(migrations_dir, migrations, skipped, project_dir=project_dir)

@@ -39,6 +39,9 @@ BOM = u"\ufeff"
 # In the ready state only these characters change anything; "c" matters only as the last
 # letter of ATOMIC, hence the look-behind.
 _READY_SPECIAL = re.compile(r"""[$'"\-/\\;(]|(?<=[Aa][Tt][Oo][Mm][Ii])[Cc]""")
+# Inside a parenthesis group ")" matters too; inside a BEGIN ATOMIC body the "d" of END.
+_PAREN_SPECIAL = re.compile(r"""[$'"\-/\\;()]|(?<=[Aa][Tt][Oo][Mm][Ii])[Cc]""")
+_ATOMIC_SPECIAL = re.compile(r"""[$'"\-/\\;(dD]|(?<=[Aa][Tt][Oo][Mm][Ii])[Cc]""")
 
 _READY, _COMMENT, _BLOCK, _QUOTE, _DOLLAR, _TAG, _ESCAPE, _PAREN, _ATOMIC, _LINE = range(10)
 _LINE_END = re.compile(r"[\r\n]")
@@ -236,6 +239,43 @@ def _next(state, ch, text, start, end):
     return state
 
 
+def _skip_to(state, text, start, pos):
+    """The next position whose character may change ``state``; -1 when none is left; pos when unsure.
+
+    Only the innermost state (inside any parenthesis groups and BEGIN ATOMIC bodies) decides, since
+    an enclosing group only looks at characters while its inner state is ready.
+    """
+    container = None
+    leaf = state
+    while leaf.kind == _PAREN or leaf.kind == _ATOMIC:
+        if leaf.pending_end:
+            return pos
+        container = leaf
+        leaf = leaf.prev
+    kind = leaf.kind
+    if kind == _READY:
+        if container is None:
+            pattern = _READY_SPECIAL
+        elif container.kind == _PAREN:
+            pattern = _PAREN_SPECIAL
+        else:
+            pattern = _ATOMIC_SPECIAL
+        match = pattern.search(text, pos)
+        return match.start() if match else -1
+    if kind == _QUOTE and not (leaf.escape or leaf.skip or leaf.backslash):
+        return text.find(leaf.delimiter, pos)
+    if kind == _LINE:
+        match = _LINE_END.search(text, pos)
+        return match.start() if match else -1
+    if kind == _DOLLAR:
+        # The window is checked from the first character after the opening delimiter on, so a
+        # closing delimiter may overlap the opening one ("$$$" closes at the third "$").
+        size = len(leaf.delimiter)
+        found = text.find(leaf.delimiter, max(pos + 1 - size, start))
+        return max(found + size - 1, pos) if found >= 0 else -1
+    return pos
+
+
 def _pieces(text):
     """Yield the raw pieces (statement text including its ';') the CLI's scanner emits."""
     length = len(text)
@@ -243,30 +283,9 @@ def _pieces(text):
     pos = 0
     state = _READY_STATE
     while pos < length:
-        kind = state.kind
-        # Fast paths: jump over characters that cannot change the state.
-        if kind == _READY:
-            match = _READY_SPECIAL.search(text, pos)
-            if match is None:
-                break
-            pos = match.start()
-        elif kind == _QUOTE and not (state.escape or state.skip or state.backslash):
-            found = text.find(state.delimiter, pos)
-            if found < 0:
-                break
-            pos = found
-        elif kind == _LINE:
-            match = _LINE_END.search(text, pos)
-            if match is None:
-                break
-            pos = match.start()
-        elif kind == _DOLLAR:
-            # The window is checked from the first character after the opening delimiter on,
-            # so a closing delimiter may overlap the opening one ("$$$" closes at the third "$").
-            found = text.find(state.delimiter, max(pos + 1 - len(state.delimiter), start))
-            if found < 0:
-                break
-            pos = max(found + len(state.delimiter) - 1, pos)
+        pos = _skip_to(state, text, start, pos)
+        if pos < 0:
+            break
         ch = text[pos]
         pos += 1
         state = _next(state, ch, text, start, pos)
