@@ -458,6 +458,16 @@ def _set_timeouts(cur, options):
                 ("%dms" % int(options.lock_timeout * 1000), "%dms" % int(options.statement_timeout * 1000)))
 
 
+def _execute(cur, statement):
+    """Run one recorded statement; a comment-only one (the CLI keeps a trailing comment) is a no-op."""
+    try:
+        cur.execute(statement)
+    except psycopg2.ProgrammingError as exc:
+        if getattr(exc, "pgcode", None) is None and "empty query" in str(exc):
+            return
+        raise
+
+
 def _run_segment(conn, planned, segment, options, write_history):
     """Run one unit of work; transactional segments commit (with the history row when asked)."""
     statements = planned.statements
@@ -468,7 +478,7 @@ def _run_segment(conn, planned, segment, options, write_history):
                 _set_timeouts(cur, options)
                 for index in segment["indexes"]:
                     try:
-                        cur.execute(statements[index - 1])
+                        _execute(cur, statements[index - 1])
                     except psycopg2.Error as exc:
                         raise _StatementFailed(index, exc, True)
                 if write_history:
@@ -484,7 +494,7 @@ def _run_segment(conn, planned, segment, options, write_history):
             _set_timeouts(cur, options)
             for index in segment["indexes"]:
                 try:
-                    cur.execute(statements[index - 1])
+                    _execute(cur, statements[index - 1])
                 except psycopg2.Error as exc:
                     if conn.get_transaction_status() != 0:  # the file's own BEGIN left a transaction open
                         cur.execute("ROLLBACK")

@@ -48,6 +48,9 @@ _NAME_SAFE = re.compile(r"[^A-Za-z0-9_]+")
 _DUMP_DROP = re.compile(r"^(SET \w+ = .*;|SELECT pg_catalog\.set_config\('search_path', '', false\);|\\.*)$")
 
 
+_CREATE_SCHEMA = re.compile(r"^CREATE SCHEMA (?!IF NOT EXISTS)(.*;)$")
+
+
 class RepairError(SupabaseError):
     """A repair could not be done as asked."""
 
@@ -77,7 +80,11 @@ def file_name_for(version, name):
 def clean_dump(text):
     """A schema-only pg_dump as a migration: without the session preamble and psql meta-commands."""
     lines = [line for line in text.splitlines() if not _DUMP_DROP.match(line.strip())]
+    # A dump names its schemas with CREATE SCHEMA; "public" (and any schema a fresh project already has)
+    # must not make the baseline fail when it is replayed on a new database.
+    lines = [_CREATE_SCHEMA.sub(r"CREATE SCHEMA IF NOT EXISTS \1", line) for line in lines]
     body = "\n".join(lines).strip()
+    body = re.sub(r"(\n--\n-- PostgreSQL database dump complete\n--)+$", "", body).strip()
     return body + "\n"
 
 

@@ -290,3 +290,10 @@ def test_missing_directory_and_bad_files(db, tmp_path, project, run_module):
     write(project, "20251011000000_a.sql", "  \n")
     result = run_module("migration_apply", dict(db.connection_args(), project_dir=str(project)))
     assert result["failed"] and "empty" in result["msg"] and db.history() == {}
+
+
+def test_trailing_comment_only_statement_is_recorded_and_harmless(db, project, tmp_path, run_module):
+    write(project, "20251011000000_c.sql", "create table c (id int);\n-- the end")
+    result = run_module("migration_apply", args(db, project, tmp_path))
+    assert not result.get("failed"), result
+    assert db.history()["20251011000000"][1] == ["create table c (id int)", "-- the end"]
