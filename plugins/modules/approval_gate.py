@@ -1,0 +1,152 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, HotDash data team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: approval_gate
+short_description: Fail-closed approval gate (interactive yes, recorded approval variables, or a waiver)
+version_added: 0.1.0
+description:
+  - An action plugin that runs on the controller and decides whether the play may pass an approval point of
+    the runbook (drift resolution strategy, production apply window, production rollback).
+  - With a terminal on the controller's stdin it shows the gate, environment, hosts, versions and O(summary),
+    and accepts only an explicit C(yes); anything else, including an empty answer or Ctrl+C, fails.
+  - Without a terminal (AWX, ansible-runner, CI, cron) it never waits. It requires O(approver), O(ticket) and
+    O(approved_at) (ISO 8601, not older than O(max_age_hours) and not in the future) or fails at once with a
+    message naming the variables C(supabase_approval_approver), C(supabase_approval_ticket) and
+    C(supabase_approval_at).
+  - Terminal detection is done by the main C(ansible-playbook) process (Ansible's prompt proxy checks that its
+    stdin is a TTY in the foreground process group). Because ansible-runner and AWX run C(ansible-playbook)
+    inside a pseudo-terminal, O(mode=auto) also treats the environment variables C(AWX_ISOLATED_DATA_DIR),
+    C(JOB_ID), C(TOWER_HOST), C(AWX_HOST), C(CI), C(GITHUB_ACTIONS), C(GITLAB_CI), C(JENKINS_URL) and
+    C(BUILD_ID) as headless.
+  - Unlike M(ansible.builtin.pause), which continues with an empty answer when stdin is not interactive, this
+    gate fails closed.
+  - It only decides; M(hotdash.supabase.approval_record) writes the returned C(record) to each database and to
+    the run's C(approvals.jsonl). The role C(hotdash.supabase.approval) does both.
+options:
+  gate:
+    description: The approval point.
+    type: str
+    required: true
+    choices: [apply_production, drift_resolution, production_rollback, apply_staging]
+  environment:
+    description: Environment the gate guards, for example C(production).
+    type: str
+    required: true
+  mode:
+    description:
+      - C(auto) prompts when there is a terminal and no automation marker, otherwise checks the approval variables.
+      - C(interactive) requires a terminal; C(headless) never prompts.
+      - C(waiver) lets the run through without approval, recording O(waiver_reason); refused for
+        C(apply_production), C(production_rollback) and O(protected_environments).
+    type: str
+    default: auto
+    choices: [auto, interactive, headless, waiver]
+  summary:
+    description: Text shown in the prompt and recorded with the approval (what will be applied or rolled back).
+    type: str
+    default: ''
+  versions:
+    description: Migration versions the gate lets through (to apply or to roll back).
+    type: list
+    elements: str
+    default: []
+  hosts:
+    description: Hosts (databases) the approval covers, shown in the prompt.
+    type: list
+    elements: str
+    default: []
+  approver:
+    description:
+      - Who approved. Required without a terminal. With a terminal, defaults to the controller user
+        (C(USER) or C(LOGNAME)).
+    type: str
+  ticket:
+    description: Change ticket of the approval. Required without a terminal.
+    type: str
+  approved_at:
+    description: When the approval was given, ISO 8601 (C(Z) or an offset; no offset means UTC). Required without a terminal.
+    type: str
+  max_age_hours:
+    description: Oldest acceptable O(approved_at), in hours.
+    type: float
+    default: 24
+  waiver_reason:
+    description: Why no approval is needed; required with O(mode=waiver).
+    type: str
+  protected_environments:
+    description: Environments where a waiver is refused.
+    type: list
+    elements: str
+    default: [production]
+  run_id:
+    description: Identifier of the run, copied into the record.
+    type: str
+attributes:
+  action:
+    support: full
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+  async:
+    support: none
+    description: Supports being used with the C(async) keyword.
+  bypass_host_loop:
+    support: none
+    description: Forces a 'global' task that does not execute per host.
+  check_mode:
+    support: full
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    details:
+      - The gate is enforced in check mode as well; it changes nothing.
+  diff_mode:
+    support: none
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+  platform:
+    platforms: all
+    description: Target OS/families that can be operated against.
+notes:
+  - Use it with C(run_once=true) so a play over many databases asks once; register the result and record it per host.
+seealso:
+  - module: hotdash.supabase.approval_record
+  - module: ansible.builtin.pause
+author:
+  - HotDash data team (@hotdash-data)
+'''
+
+EXAMPLES = r'''
+- name: Ask for (or check) the production approval once per play
+  hotdash.supabase.approval_gate:
+    gate: apply_production
+    environment: production
+    summary: "Apply 3 migrations in the 02:00-04:00 UTC window"
+    versions: ["20251011000000", "20251012000000"]
+    hosts: "{{ ansible_play_hosts }}"
+    approver: "{{ supabase_approval_approver | default(omit) }}"
+    ticket: "{{ supabase_approval_ticket | default(omit) }}"
+    approved_at: "{{ supabase_approval_at | default(omit) }}"
+  run_once: true
+  register: gate
+
+# Headless (AWX, CI): ansible-playbook ... -e supabase_approval_approver=maria
+#   -e supabase_approval_ticket=CHG-1042 -e supabase_approval_at=2025-10-19T02:05:00Z
+'''
+
+RETURN = r'''
+record:
+  description: The approval record (who, when, what, how); hand it to M(hotdash.supabase.approval_record).
+  returned: success
+  type: dict
+  sample: {"gate": "apply_production", "environment": "production", "approver": "maria",
+           "approved_at": "2025-10-19T02:05:00Z", "mode": "headless", "ticket": "CHG-1042", "reason": null,
+           "versions": ["20251011000000"], "summary": "Apply 3 migrations", "hosts": ["prod-eu"], "run_id": null}
+msg:
+  description: One line saying who approved, or why the gate stayed closed.
+  returned: always
+  type: str
+  sample: gate apply_production on production approved by maria (headless)
+'''

@@ -1,0 +1,138 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, HotDash data team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: approval_record
+short_description: Record an approval or waiver in the target database's audit table and the run's approvals.jsonl
+version_added: 0.1.0
+description:
+  - Writes the record returned by M(hotdash.supabase.approval_gate) for one host into
+    C(hotdash_audit.approvals) of that host's database (the schema is created when missing; never C(public)),
+    and appends it as one JSON line to C(<report_dir>/approvals.jsonl).
+  - Recording the same approval event twice (same gate, environment, approver, timestamp, mode, ticket, host
+    and run id) changes nothing, so a re-run with the same approval variables reports C(changed=false).
+  - Many hosts may append to the same C(approvals.jsonl) at once; appends are serialized with a file lock.
+options:
+  record:
+    description:
+      - The approval record, as returned in C(record) by M(hotdash.supabase.approval_gate).
+      - Needs C(gate), C(environment), C(approver), C(approved_at) and C(mode); C(ticket), C(reason),
+        C(summary) and C(versions) are recorded when present.
+    type: dict
+    required: true
+  inventory_host:
+    description:
+      - Name of the inventory host (database) the approval applies to, usually C(inventory_hostname).
+      - Not C(host), which is an alias of O(login_host).
+    type: str
+    required: true
+  run_id:
+    description: Identifier of the run (the name of the run directory), stored with the record.
+    type: str
+  report_dir:
+    description:
+      - Run directory where C(approvals.jsonl) is appended. No file is written when omitted.
+    type: path
+extends_documentation_fragment:
+  - hotdash.supabase.connection
+  - hotdash.supabase.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reports whether the record would be written; writes nothing.
+  diff_mode:
+    support: none
+requirements:
+  - psycopg2
+author:
+  - HotDash data team (@hotdash-data)
+'''
+
+EXAMPLES = r'''
+- name: Record the production approval in this database and in the run's artifacts
+  hotdash.supabase.approval_record:
+    db_url: "{{ supabase_db_url }}"
+    record: "{{ __supabase_approval_gate.record }}"
+    inventory_host: "{{ inventory_hostname }}"
+    run_id: "{{ supabase_report_dir | basename }}"
+    report_dir: "{{ supabase_report_dir }}"
+  no_log: true
+'''
+
+RETURN = r'''
+approval_id:
+  description: Id of the row in C(hotdash_audit.approvals) (null in check mode when it would be inserted).
+  returned: always
+  type: int
+  sample: 12
+inserted:
+  description: True when a new audit row was (or in check mode would be) inserted.
+  returned: always
+  type: bool
+  sample: true
+jsonl:
+  description: Path of the approvals.jsonl file, or null without O(report_dir).
+  returned: always
+  type: str
+  sample: artifacts/data/production_20251019T020500Z/approvals.jsonl
+appended:
+  description: True when a line was (or in check mode would be) appended to C(approvals.jsonl).
+  returned: always
+  type: bool
+  sample: true
+record:
+  description: The record as stored, with C(host) and C(run_id).
+  returned: always
+  type: dict
+  sample: {"gate": "apply_production", "environment": "production", "approver": "maria",
+           "approved_at": "2025-10-19T02:05:00Z", "mode": "headless", "ticket": "CHG-1042",
+           "versions": ["20251011000000"], "host": "prod-eu", "run_id": "production_20251019T020500Z"}
+'''
+
+from ansible_collections.hotdash.supabase.plugins.module_utils import approval
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
+    connection_settings, new_module, run_module)
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
+
+
+def body(module):
+    params = module.params
+    record = approval.validate_record(params["record"])
+    run_id = params["run_id"] or record.get("run_id") or None
+    host = params["inventory_host"]
+    conn = connect(connection_settings(module), application_name="hotdash.supabase.approval_record")
+    try:
+        with conn:
+            with conn.cursor() as cur:
+                approval_id, inserted = approval.record_in_database(cur, record, host, run_id,
+                                                                    check_mode=module.check_mode)
+    finally:
+        conn.close()
+    jsonl, appended = None, False
+    if params["report_dir"]:
+        jsonl, appended = approval.append_jsonl(params["report_dir"], record, host, run_id,
+                                                check_mode=module.check_mode)
+    stored = dict(record, host=host, run_id=run_id)
+    return dict(changed=inserted or appended, approval_id=approval_id, inserted=inserted, jsonl=jsonl,
+                appended=appended, record=stored)
+
+
+def main():
+    module = new_module(dict(
+        record=dict(type="dict", required=True),
+        inventory_host=dict(type="str", required=True),
+        run_id=dict(type="str"),
+        report_dir=dict(type="path"),
+    ), supports_check_mode=True)
+    run_module(module, body)
+
+
+if __name__ == "__main__":
+    main()
