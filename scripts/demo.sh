@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# `make demo`: the runbook end to end on two throwaway local databases standing for staging and production.
+#   1. start a throwaway PostgreSQL cluster under .demo/ with two Supabase-shaped databases
+#   2. "production has been running": apply the example's migrations up to 20251015090000 and load the seed in both
+#   3. status.yml, apply_staging.yml, apply_production.yml against inventories/local, approvals passed as
+#      variables (headless: no prompt, no stdin); production's backup is a pg_dump taken by preflight, and the
+#      02:00-04:00 UTC window is waived with a recorded reason unless the demo happens to run inside it
+#   4. print where the reports are and stop the cluster (the artifacts stay in artifacts/data/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export PATH="$ROOT/.venv/bin:$ROOT/tools/supabase-cli/node_modules/.bin:$PATH"
+export ANSIBLE_CONFIG="$ROOT/ansible.cfg" ANSIBLE_FORCE_COLOR=${ANSIBLE_FORCE_COLOR:-0} ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-1}
+export SUPABASE_CLI="$ROOT/tools/supabase-cli/node_modules/.bin/supabase"
+export SUPABASE_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
+DEMO_DIR=${HOTDASH_DEMO_DIR:-$ROOT/.demo}
+export HOTDASH_DEMO_CLUSTER="$DEMO_DIR/cluster.json"
+export HOTDASH_ARTIFACTS_DIR=${HOTDASH_ARTIFACTS_DIR:-$ROOT/artifacts/data}
+PY="$ROOT/.venv/bin/python"
+BASELINE=20251015090000
+PLAYBOOK=("$ROOT/.venv/bin/ansible-playbook" -i "$ROOT/inventories/local")
+
+step() { printf '\n==== %s\n' "$*"; }
+
+stop_cluster() {
+  if [ -f "$DEMO_DIR/pg/cluster.json" ]; then
+    "$PY" tools/throwaway_pg.py stop "$DEMO_DIR/pg" || true
+  fi
+}
+trap stop_cluster EXIT
+
+step "1/5 start a throwaway PostgreSQL cluster with two Supabase-shaped databases ($DEMO_DIR)"
+stop_cluster
+mkdir -p "$DEMO_DIR"
+"$PY" tools/throwaway_pg.py start "$DEMO_DIR/pg" --shape-db hotdash_staging --shape-db hotdash_production \
+  > "$DEMO_DIR/cluster.json.tmp"
+chmod 600 "$DEMO_DIR/cluster.json.tmp"
+mv "$DEMO_DIR/cluster.json.tmp" "$DEMO_DIR/cluster.json"
+
+step "2/5 production has been running: migrations up to $BASELINE and the seed in both databases"
+"$ROOT/.venv/bin/ansible" databases -i "$ROOT/inventories/local" -o -m hotdash.supabase.migration_apply \
+  -a "db_url={{ supabase_db_url }} project_dir={{ supabase_project_dir }} target_version=$BASELINE environment={{ supabase_environment }} log_path={{ supabase_artifacts_dir | dirname }}/demo_baseline_{{ inventory_hostname }}.log" \
+  </dev/null | sed -E 's/^([^|]*\| [A-Z]+).*"summary": "([^"]*)".*/\1: \2/'
+for db in hotdash_staging hotdash_production; do
+  "$PY" - "$DEMO_DIR/cluster.json" "$db" "$ROOT/examples/hotdash/supabase/seed.sql" <<'PYEOF'
+import json, sys
+sys.path.insert(0, "tools")
+import throwaway_pg
+info = json.load(open(sys.argv[1]))
+throwaway_pg.psql(info, sys.argv[2], file=sys.argv[3])
+print("%s: seed loaded" % sys.argv[2])
+PYEOF
+done
+
+step "3/5 status: where every database stands"
+"${PLAYBOOK[@]}" playbooks/status.yml </dev/null
+
+# Approvals as variables, the headless path AWX and CI use (no prompt; stdin is not a terminal).
+approval=(-e supabase_approval_mode=headless -e "supabase_approval_approver=${HOTDASH_DEMO_APPROVER:-demo-manager}"
+          -e "supabase_approval_ticket=${HOTDASH_DEMO_TICKET:-DEMO-1}"
+          -e "supabase_approval_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)")
+
+step "4/5 apply to staging: preflight, approval, apply, verify, monitor, rollback exercise"
+"${PLAYBOOK[@]}" playbooks/apply_staging.yml "${approval[@]}" </dev/null
+
+step "5/5 apply to production: promotion gate, pg_dump backup, window, approval, apply, verify, monitor"
+hour=$(date -u +%H)
+window=()
+if [ "$hour" != 02 ] && [ "$hour" != 03 ]; then
+  # Recorded in the preflight report as WAIVED with this reason; never a silent skip.
+  window=(-e '{"supabase_preflight_waivers": {"maintenance_window": "demo on throwaway local databases, run outside the 02:00-04:00 UTC window on purpose"}}')
+fi
+"${PLAYBOOK[@]}" playbooks/apply_production.yml "${approval[@]}" "${window[@]}" </dev/null
+
+step "done"
+latest=$(ls -1dt "$HOTDASH_ARTIFACTS_DIR"/production_* 2>/dev/null | head -n 1 || true)
+echo "Staging report:    $(ls -1dt "$HOTDASH_ARTIFACTS_DIR"/staging_* | head -n 1)/index.md"
+echo "Production report: ${latest}/index.md"
+echo "Stopping the demo cluster (artifacts are kept)."
