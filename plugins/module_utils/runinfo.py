@@ -1,0 +1,167 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, HotDash data team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One directory per run, and the ``index.md`` that links everything in it.
+
+The runbook tees each apply into ``artifacts/data/<environment>_migration_apply_<timestamp>.log``; the
+collection keeps that idea with one directory per run, ``artifacts/data/<environment>_<UTC ts>/``,
+holding per-host reports (``<host>/<phase>.{json,md,junit.xml}``), logs, charts and ``approvals.jsonl``.
+``index.md`` lists every file by host and phase with relative links, so a reviewer (or an AWX
+artifact viewer) starts from one page.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import os
+import re
+import tempfile
+
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+
+INDEX_NAME = "index.md"
+RUN_LEVEL = "(run)"
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# Report files are "<phase>.<format>"; the phase is what comes before the first dot.
+_KNOWN_SUFFIXES = (".junit.xml", ".json", ".md", ".log", ".png", ".svg", ".jsonl", ".txt", ".sql", ".csv", ".xml")
+
+
+def utc_stamp(moment=None):
+    moment = moment or datetime.datetime.now(datetime.timezone.utc)
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def make_run_id(environment, moment=None):
+    """``production_20251019T094600Z``: environment first (sorts per environment), then UTC time."""
+    if not environment or not _SAFE.match(str(environment)):
+        raise InvalidInput("environment %r cannot name a run directory; use letters, digits, '-', '_' or '.'"
+                           % (environment,))
+    return "%s_%s" % (environment, utc_stamp(moment))
+
+
+def create_run_dir(base_dir, environment, run_id=None, moment=None):
+    """Create ``<base_dir>/<run_id>``; return ``(run_id, path, created)``.
+
+    With ``run_id`` given the directory is reused (AWX workflows pass one id to several jobs). Without it
+    a new id is made; two runs started in the same second get ``_2``, ``_3``... rather than sharing a directory.
+    """
+    if run_id is not None:
+        if not _RUN_ID.match(str(run_id)):
+            raise InvalidInput("run_id %r is not a plain directory name" % (run_id,))
+        path = os.path.join(base_dir, run_id)
+        existed = os.path.isdir(path)
+        _makedirs(path)
+        return run_id, path, not existed
+    base_id = make_run_id(environment, moment)
+    _makedirs(base_dir)
+    for attempt in range(1, 1000):
+        candidate = base_id if attempt == 1 else "%s_%d" % (base_id, attempt)
+        path = os.path.join(base_dir, candidate)
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise InvalidInput("cannot create run directory %s: %s" % (path, exc.strerror))
+        return candidate, path, True
+    raise InvalidInput("cannot find a free run directory name under %s for %s" % (base_dir, base_id))
+
+
+def planned_run_dir(base_dir, environment, run_id=None, moment=None):
+    """What :func:`create_run_dir` would create (check mode)."""
+    run_id = run_id or make_run_id(environment, moment)
+    path = os.path.join(base_dir, run_id)
+    return run_id, path, not os.path.isdir(path)
+
+
+def _makedirs(path):
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput("cannot create run directory %s: %s" % (path, exc.strerror))
+
+
+def phase_of(filename):
+    """``preflight.junit.xml`` -> ``preflight``; ``apply.log`` -> ``apply``."""
+    lower = filename.lower()
+    for suffix in _KNOWN_SUFFIXES:
+        if lower.endswith(suffix) and len(filename) > len(suffix):
+            return filename[:-len(suffix)]
+    return filename.split(".", 1)[0] or filename
+
+
+def list_run_files(run_dir):
+    """Every file under the run directory (relative, '/' separated), without index.md and temporary files."""
+    if not os.path.isdir(run_dir):
+        raise InvalidInput("run directory %s does not exist; create it with hotdash.supabase.run_directory" % run_dir)
+    found = []
+    for root, dirs, files in os.walk(run_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            if name.startswith(".") or (root == run_dir and name == INDEX_NAME):
+                continue
+            rel = os.path.relpath(os.path.join(root, name), run_dir)
+            found.append(rel.replace(os.sep, "/"))
+    return sorted(found)
+
+
+def group_files(paths):
+    """``{host: {phase: [relative paths]}}``; files at the top of the run directory go under ``(run)``."""
+    groups = {}
+    for rel in paths:
+        parts = rel.split("/")
+        host = parts[0] if len(parts) > 1 else RUN_LEVEL
+        phase = phase_of(parts[-1]) if len(parts) <= 2 else "/".join(parts[1:-1])
+        groups.setdefault(host, {}).setdefault(phase, []).append(rel)
+    return groups
+
+
+def _link(rel):
+    target = "/".join(part.replace(" ", "%20").replace(")", "%29").replace("(", "%28") for part in rel.split("/"))
+    return "[%s](%s)" % (rel.split("/")[-1].replace("[", "\\[").replace("]", "\\]"), target)
+
+
+def build_index(run_dir, title=None, meta=None):
+    """The Markdown text of index.md (deterministic: same files, same text)."""
+    paths = list_run_files(run_dir)
+    groups = group_files(paths)
+    run_id = os.path.basename(os.path.normpath(run_dir))
+    out = ["# %s" % (title or "Run %s" % run_id), ""]
+    for key, value in sorted((meta or {}).items()):
+        out.append("- **%s**: %s" % (key, value))
+    out.append("- **files**: %d" % len(paths))
+    out.append("")
+    hosts = sorted(h for h in groups if h != RUN_LEVEL)
+    order = ([RUN_LEVEL] if RUN_LEVEL in groups else []) + hosts
+    if not order:
+        out.append("_No files in this run directory yet._")
+    for host in order:
+        out.append("## %s" % ("Run-level files" if host == RUN_LEVEL else "Host %s" % host))
+        out.append("")
+        out.append("| phase | files |")
+        out.append("| --- | --- |")
+        for phase in sorted(groups[host]):
+            out.append("| %s | %s |" % (phase.replace("|", "\\|"), " · ".join(_link(p) for p in groups[host][phase])))
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def write_index(run_dir, title=None, meta=None, check_mode=False):
+    """Write ``<run_dir>/index.md`` when its content changes; return ``(path, changed, files)``."""
+    text = build_index(run_dir, title, meta)
+    path = os.path.join(run_dir, INDEX_NAME)
+    try:
+        with open(path) as handle:
+            current = handle.read()
+    except (IOError, OSError):
+        current = None
+    changed = current != text
+    if changed and not check_mode:
+        fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".tmp-index-")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    return path, changed, list_run_files(run_dir)
