@@ -1,0 +1,182 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, HotDash data team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Row level security: coverage of the configured schemas, and scenarios run as a given role with given settings.
+
+Coverage: every table of the schemas has RLS enabled unless allow-listed; tables with RLS enabled
+but no policy (only roles that bypass RLS can use them) are reported. Scenarios: a query run the
+way PostgREST runs a request (``request.jwt.claims``, ``SET LOCAL ROLE anon``) plus plain GUCs such
+as the runbook's ``app.current_project``, in a read-only transaction that is rolled back, with an
+expectation on the rows seen.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import fnmatch
+
+try:
+    from psycopg2 import sql
+except ImportError:  # pragma: no cover
+    sql = None
+
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import (
+    SEVERITIES,
+    evaluate,
+    make_check,
+    parse_expectation,
+    pg_error_line,
+    relation_identifier,
+    single_statement,
+    validate_choice,
+)
+
+_TABLES_SQL = """
+SELECT n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity,
+       (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = ANY(%s)
+ ORDER BY 1, 2
+"""
+
+
+def table_security(cur, schemas):
+    """``[{schema, table, rls, forced, policies}]`` for the ordinary and partitioned tables of ``schemas``."""
+    cur.execute(_TABLES_SQL, (list(schemas),))
+    return [{"schema": r[0], "table": r[1], "rls": bool(r[2]), "forced": bool(r[3]), "policies": int(r[4])}
+            for r in cur.fetchall()]
+
+
+def allowed(entry, patterns):
+    """True when ``schema.table`` (or bare ``table``) matches one of the allow-list patterns (fnmatch)."""
+    qualified = "%s.%s" % (entry["schema"], entry["table"])
+    for pattern in patterns or []:
+        target = qualified if "." in pattern else entry["table"]
+        if fnmatch.fnmatchcase(target, pattern):
+            return True
+    return False
+
+
+def coverage_checks(tables, schemas, allow_without_rls=(), allow_without_policy=(), without_policy_status="warn"):
+    """Two checks per schema: RLS enabled on every table, and every RLS table has a policy."""
+    validate_choice(without_policy_status, SEVERITIES, "without_policy_status")
+    checks = []
+    for schema in schemas:
+        mine = [t for t in tables if t["schema"] == schema]
+        off = [t for t in mine if not t["rls"]]
+        off_bad = ["%s.%s" % (t["schema"], t["table"]) for t in off if not allowed(t, allow_without_rls)]
+        off_ok = ["%s.%s" % (t["schema"], t["table"]) for t in off if allowed(t, allow_without_rls)]
+        data = {"tables": len(mine), "rls_disabled": off_bad, "allowed_without_rls": off_ok}
+        if not mine:
+            checks.append(make_check("rls enabled: %s" % schema, "ok", "no tables in schema %s" % schema, data=data))
+        elif off_bad:
+            checks.append(make_check(
+                "rls enabled: %s" % schema, "fail",
+                "RLS disabled on %s" % ", ".join(off_bad),
+                "ALTER TABLE ... ENABLE ROW LEVEL SECURITY and add policies, or allow-list the table "
+                "(supabase_verify_rls_allow_without_rls) if it is meant to be public", data=data))
+        else:
+            note = "; allowed without RLS: %s" % ", ".join(off_ok) if off_ok else ""
+            checks.append(make_check("rls enabled: %s" % schema, "ok",
+                                     "%d table(s), RLS enabled on all%s" % (len(mine), note), data=data))
+        no_policy = [t for t in mine if t["rls"] and t["policies"] == 0]
+        bad = ["%s.%s" % (t["schema"], t["table"]) for t in no_policy if not allowed(t, allow_without_policy)]
+        fine = ["%s.%s" % (t["schema"], t["table"]) for t in no_policy if allowed(t, allow_without_policy)]
+        data = {"without_policy": bad, "allowed_without_policy": fine}
+        if bad:
+            checks.append(make_check(
+                "rls policies: %s" % schema, without_policy_status,
+                "RLS enabled but no policy on %s (only roles that bypass RLS can use them)" % ", ".join(bad),
+                "add a policy, or allow-list the table (supabase_verify_rls_allow_without_policy) if only "
+                "service_role may use it", data=data))
+        else:
+            note = "; service-role-only by design: %s" % ", ".join(fine) if fine else ""
+            checks.append(make_check("rls policies: %s" % schema, "ok",
+                                     "every RLS table has a policy%s" % note, data=data))
+    return checks
+
+
+def normalize_scenario(scenario):
+    """Validate a scenario ``{name, role, claims, settings, query|table, expect|expect_error, tables}``."""
+    if not isinstance(scenario, dict) or not scenario.get("name"):
+        raise InvalidInput("every RLS scenario needs a name; got %r" % (scenario,))
+    name = str(scenario["name"])
+    unknown = set(scenario) - {"name", "role", "claims", "settings", "query", "table", "expect", "expect_error",
+                               "tables", "severity", "remedy"}
+    if unknown:
+        raise InvalidInput("RLS scenario %r has unknown key(s) %s" % (name, ", ".join(sorted(unknown))))
+    if bool(scenario.get("query")) == bool(scenario.get("table")):
+        raise InvalidInput("RLS scenario %r needs exactly one of query or table" % name)
+    settings = scenario.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise InvalidInput("RLS scenario %r: settings must be a dict of GUC: value" % name)
+    claims = scenario.get("claims")
+    if claims is not None and not isinstance(claims, dict):
+        raise InvalidInput("RLS scenario %r: claims must be a dict (the JWT claims)" % name)
+    tables = scenario.get("tables") or []
+    tables = [tables] if isinstance(tables, str) else list(tables)
+    out = {"name": "rls scenario: %s" % name, "role": scenario.get("role"), "settings": settings, "claims": claims,
+           "tables": tables, "expect_error": scenario.get("expect_error"),
+           "severity": validate_choice(scenario.get("severity") or "fail", SEVERITIES, "scenario %r severity" % name),
+           "remedy": scenario.get("remedy") or "a policy shows this role rows it must not see (or hides rows it "
+                                                "must see); review the table's policies"}
+    if scenario.get("table"):
+        out["query"] = sql.SQL("SELECT count(*) AS rows FROM {}").format(relation_identifier(scenario["table"]))
+        out["counts_rows"] = True
+        if scenario["table"] not in tables:
+            out["tables"].append(scenario["table"])
+    else:
+        out["query"] = single_statement(scenario["query"], name)
+        out["counts_rows"] = False
+    if out["expect_error"] is None:
+        out["expect"] = scenario.get("expect")
+        if not out["expect"]:
+            raise InvalidInput("RLS scenario %r needs expect (e.g. 'rows == 0') or expect_error" % name)
+        out["conditions"] = parse_expectation(out["expect"])
+    elif scenario.get("expect"):
+        raise InvalidInput("RLS scenario %r: give expect or expect_error, not both" % name)
+    return out
+
+
+def _who(scenario):
+    parts = ["as %s" % (scenario["role"] or "the login role")]
+    parts += ["%s=%s" % kv for kv in sorted(scenario["settings"].items())]
+    return ", ".join(parts)
+
+
+def run_scenario(session, scenario):
+    """Run one normalized scenario in a rolled-back read-only transaction; returns a report check."""
+    name = scenario["name"]
+
+    def body(cur):
+        cur.execute(scenario["query"])
+        if scenario["expect_error"] is not None:
+            return make_check(name, scenario["severity"], "%s: no error, expected %r" % (_who(scenario),
+                                                                                         scenario["expect_error"]),
+                              scenario["remedy"])
+        columns = [d[0] for d in cur.description or []]
+        rows = cur.fetchall() if cur.description else []
+        if scenario["counts_rows"]:
+            # ``table:`` counts the rows the role sees, so ``rows`` (and ``value``) mean that count.
+            seen = rows[0][0]
+            passed, observed = evaluate(scenario["conditions"], ["rows"], [(seen,)], overrides={"rows": seen})
+        else:
+            passed, observed = evaluate(scenario["conditions"], columns, rows)
+        detail = "%s: %s (expected %s)" % (_who(scenario), observed, scenario["expect"])
+        return make_check(name, "ok" if passed else scenario["severity"], detail,
+                          "" if passed else scenario["remedy"], data={"observed": observed})
+
+    def on_error(exc, duration_ms):
+        expected = scenario["expect_error"]
+        line = pg_error_line(exc)
+        if expected is not None and (str(expected).lower() in line.lower() or expected == getattr(exc, "pgcode", None)):
+            return make_check(name, "ok", "%s: refused as expected: %s" % (_who(scenario), line),
+                              duration_ms=duration_ms)
+        return make_check(name, "fail", "%s: %s" % (_who(scenario), line),
+                          "the scenario's query failed; check the role's grants and the query", duration_ms=duration_ms)
+
+    return session.run(name, body, tables=scenario["tables"], role=scenario["role"], settings=scenario["settings"],
+                       claims=scenario["claims"], on_error=on_error)
+
