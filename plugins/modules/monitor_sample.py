@@ -215,8 +215,8 @@ history_tail:
   type: list
   elements: dict
   sample: [{"version": "20251019090000", "name": "segment_churn_and_tile_queries"}]
-warnings:
-  description: What could not be measured and why (missing extension or logs table, no chart).
+degraded:
+  description: What could not be measured and why (missing extension or logs table, no chart); also shown as warnings.
   returned: success
   type: list
   elements: str
@@ -293,7 +293,7 @@ def body(module):
     result = dict(changed=False, breached=verdict["breached"], reasons=verdict["reasons"], checks=verdict["checks"],
                   peaks=window_peaks(outcome["samples"]), samples=outcome["samples"],
                   slow_statements=slow_statements(outcome["samples"]), tables=outcome["tables"],
-                  history_tail=outcome["history_tail"], warnings=warnings, files=files,
+                  history_tail=outcome["history_tail"], degraded=warnings, files=files,
                   thresholds=options.thresholds.as_dict())
     if params["fail_on_breach"] and result["breached"]:
         raise CheckFailed("monitor window breached: %s" % "; ".join(result["reasons"]), **result)

@@ -1,0 +1,131 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, HotDash data team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: db_inspect
+short_description: Run the Supabase CLI's read-only database reports (locks, blocking, outliers, ...) as data
+version_added: 0.1.0
+description:
+  - Runs C(supabase inspect db <report> --db-url ... --output-format json) with the real Supabase CLI for each of
+    O(reports) and returns the rows of each report, plus report checks for M(hotdash.supabase.check_report)
+    (blocked and long-running statements are warnings).
+  - The password never reaches the CLI's command line; it gets it through E(PGPASSWORD).
+  - A report that cannot run because what it reads is missing (C(outliers) needs C(pg_stat_statements) in schema
+    C(extensions)) is returned as C(null) with a warning; a connection failure fails the task.
+  - Only reads the database.
+options:
+  reports:
+    description: The C(supabase inspect db) reports to run, in order.
+    type: list
+    elements: str
+    default: [locks, blocking, long-running-queries, outliers, db-stats]
+    choices: [locks, blocking, long-running-queries, outliers, db-stats, calls, index-stats, table-stats, role-stats,
+              vacuum-stats, bloat, replication-slots, traffic-profile]
+  cli_path:
+    description: Supabase CLI binary. Defaults to E(SUPABASE_CLI), then C(supabase) on E(PATH).
+    type: path
+  min_cli_version:
+    description: Lowest Supabase CLI version accepted.
+    type: str
+    default: 2.48.3
+  cli_timeout:
+    description: Seconds each report may run before the CLI is stopped.
+    type: int
+    default: 120
+extends_documentation_fragment:
+  - hotdash.supabase.connection
+  - hotdash.supabase.attributes
+  - hotdash.supabase.attributes.INFO_MODULE
+requirements:
+  - Supabase CLI 2.48.3 or later
+seealso:
+  - module: hotdash.supabase.monitor_sample
+author:
+  - HotDash data team (@hotdash-data)
+'''
+
+EXAMPLES = r'''
+- name: Look for locks and blocked statements after the apply
+  hotdash.supabase.db_inspect:
+    db_url: "{{ supabase_db_url }}"
+    reports: [locks, blocking, long-running-queries]
+    cli_path: "{{ supabase_cli_path | default(omit) }}"
+  register: __supabase_monitor_inspect
+
+- name: Show the slowest statements by total time
+  ansible.builtin.debug:
+    var: __supabase_monitor_inspect.reports.outliers
+'''
+
+RETURN = r'''
+reports:
+  description: Rows of each report as the CLI returned them (statement texts on one line, bounded); C(null) for a
+    report that could not run here.
+  returned: success
+  type: dict
+  sample: {"blocking": [], "db-stats": [{"database_size": "7607 kB", "index_hit_rate": "0.99", "table_hit_rate": "0.98"}]}
+checks:
+  description: One report check per report.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"name": "inspect blocking", "status": "ok", "detail": "0 row(s)", "remedy": ""}]
+unavailable:
+  description: Reports that could not run here, with the reason (also shown as warnings).
+  returned: success
+  type: list
+  elements: str
+  sample: ["outliers: not available here (ERROR: relation \"extensions.pg_stat_statements\" does not exist (SQLSTATE 42P01))"]
+cli_version:
+  description: Version of the Supabase CLI used.
+  returned: success
+  type: str
+  sample: 2.122.1
+'''
+
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
+    connection_settings,
+    new_module,
+    run_module,
+)
+from ansible_collections.hotdash.supabase.plugins.module_utils.cli import SupabaseCli
+from ansible_collections.hotdash.supabase.plugins.module_utils.inspect import (
+    DEFAULT_REPORTS,
+    REPORTS,
+    inspect_checks,
+    run_inspect,
+    validate_reports,
+)
+
+
+def body(module):
+    params = module.params
+    reports = validate_reports(params["reports"])
+    settings = connection_settings(module)
+    cli = SupabaseCli(params["cli_path"], timeout=params["cli_timeout"])
+    version = cli.require_version(params["min_cli_version"])
+    outcome = run_inspect(cli, settings, reports)
+    for warning in outcome["warnings"]:
+        module.warn(warning)
+    return dict(changed=False, reports=outcome["reports"], unavailable=outcome["warnings"], cli_version=version,
+                checks=inspect_checks(outcome["reports"], outcome["warnings"]))
+
+
+def main():
+    module = new_module(dict(
+        reports=dict(type="list", elements="str", default=list(DEFAULT_REPORTS), choices=list(REPORTS)),
+        cli_path=dict(type="path"),
+        min_cli_version=dict(type="str", default="2.48.3"),
+        cli_timeout=dict(type="int", default=120),
+    ), needs_psycopg2=False, supports_check_mode=True)
+    run_module(module, body)
+
+
+if __name__ == "__main__":
+    main()
