@@ -12,7 +12,7 @@ module: run_index
 short_description: Write the run directory's index.md linking every report, log and chart by host and phase
 version_added: 0.1.0
 description:
-  - Lists every file under O(run_dir) (except C(index.md) and hidden files) and writes C(<run_dir>/index.md):
+  - Lists every file under O(run_dir) (except C(index.md) and hidden files) and writes C(<run_dir>/index.md) with
     run-level files first (C(approvals.jsonl), logs), then one table per host with one row per phase
     (C(preflight), C(apply), C(verify), C(monitor), C(rollback), ...) and relative links to each file.
   - The text depends only on the files and O(meta), so writing it again without new files reports C(changed=false).
