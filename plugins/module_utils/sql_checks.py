@@ -31,7 +31,7 @@ except ImportError:  # pragma: no cover - modules report missing_required_lib fi
     psycopg2 = None
     sql = None
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CheckFailed, InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.statements import split_statements
 
 MISSING_TABLE_CHOICES = ("skip", "fail")
@@ -564,7 +564,7 @@ def run_rpc(session, spec):
             passed, observed = evaluate(spec["conditions"], columns, rows)
             if not passed:
                 problems.append("%s (expected %s)" % (observed, spec["expect"]))
-        timing = "%d ms median of %d call(s)" % (round(median), len(timings))
+        timing = "%.1f ms median of %d call(s)" % (median, len(timings))
         if spec["budget_ms"] is not None:
             timing += ", budget %d ms" % spec["budget_ms"]
         if problems:
@@ -713,3 +713,15 @@ def existing_path(path, what):
     if not os.path.exists(path):
         raise InvalidInput("%s %s does not exist" % (what, path))
     return path
+
+
+def module_result(checks, fail_on_failed=False, what="checks", **extra):
+    """The result every verify module returns: ``checks``, ``passed``, ``counts``; CheckFailed when asked to fail."""
+    counts = {}
+    for check in checks:
+        counts[check["status"]] = counts.get(check["status"], 0) + 1
+    result = dict(extra, changed=False, checks=checks, passed=checks_passed(checks), counts=counts)
+    if fail_on_failed and not result["passed"]:
+        failed = ["%s: %s" % (c["name"], c["detail"]) for c in checks if c["status"] == "fail"]
+        raise CheckFailed("%s failed: %s" % (what, " | ".join(" ".join(f.split()) for f in failed)), **result)
+    return result

@@ -1,0 +1,194 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, HotDash data team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: rls_check
+short_description: Verify row level security coverage, run RLS scenarios as anon/authenticated/service_role, run SQL and pgTAP test files
+version_added: 0.1.0
+description:
+  - Coverage, per schema in O(schemas) - every table has row level security enabled, except those in
+    O(allow_without_rls); tables with RLS enabled but no policy are reported (O(without_policy_status)) unless in
+    O(allow_without_policy).
+  - Scenarios, see O(scenarios) - a query run the way PostgREST runs a request (C(request.jwt.claims) and
+    C(SET LOCAL ROLE)) with plain settings such as the runbook's C(app.current_project), with an expectation on the rows
+    seen. Each runs in a C(READ ONLY) transaction that is rolled back.
+  - Test files, see O(test_files) - the runbook's C(supabase/rls_tests.sql) or pgTAP files
+    (C(supabase/tests/database/*.test.sql)) run statement by statement in one transaction that is always rolled back;
+    any SQL error fails the file, C(not ok) lines and plan mismatches fail it too.
+  - Returns report-ready checks (see M(hotdash.supabase.check_report)); the database is never changed.
+options:
+  schemas:
+    description: Schemas whose tables must have RLS enabled.
+    type: list
+    elements: str
+    default: [public]
+  allow_without_rls:
+    description:
+      - Tables allowed to have RLS disabled, as C(table) or C(schema.table); shell-style patterns (C(tmp_*)) allowed.
+    type: list
+    elements: str
+    default: []
+  allow_without_policy:
+    description:
+      - Tables allowed to have RLS enabled without any policy (only roles that bypass RLS, such as C(service_role),
+        can use them), for example C(observability_logs).
+    type: list
+    elements: str
+    default: []
+  without_policy_status:
+    description: Status of the check that lists tables with RLS enabled but no policy.
+    type: str
+    default: warn
+    choices: [warn, fail]
+  scenarios:
+    description:
+      - Each a dict with C(name), C(query) (one statement) or C(table) (counts the rows the role sees), C(expect)
+        (for example C(rows == 0), C(value == 2)) or C(expect_error) (a SQLSTATE or text the error must contain),
+        and optionally C(role) (C(anon), C(authenticated), C(service_role) or any role the login role may C(SET ROLE) to),
+        C(claims) (JWT claims; C(role) is added), C(settings) (GUCs such as C(app.current_project)),
+        C(tables) (checked for existence first), C(severity) (C(fail) or C(warn)), C(remedy).
+    type: list
+    elements: dict
+    default: []
+  test_files:
+    description:
+      - SQL or pgTAP test files, or directories whose C(*.sql) files run in name order.
+      - Plain SQL files run read-only; pgTAP files (C(*.test.sql) or calling C(plan())) run read-write; both are rolled back.
+    type: list
+    elements: path
+    default: []
+  on_missing_table:
+    description: What a scenario or test file on a table that does not exist reports.
+    type: str
+    default: skip
+    choices: [skip, fail]
+  statement_timeout_ms:
+    description: C(statement_timeout) of every check's transaction, in milliseconds; C(0) for none.
+    type: int
+    default: 30000
+  fail_on_failed:
+    description: Fail the task when any check has status C(fail) (the message names each failed check).
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - hotdash.supabase.connection
+  - hotdash.supabase.attributes
+  - hotdash.supabase.attributes.INFO_MODULE
+requirements:
+  - psycopg2
+notes:
+  - The login role must be allowed to C(SET ROLE) to the scenario roles (C(postgres) on Supabase is).
+  - psql meta-commands (C(\set), C(\echo)) in test files are refused with the statement number.
+seealso:
+  - module: hotdash.supabase.sql_check
+  - module: hotdash.supabase.check_report
+author:
+  - HotDash data team (@hotdash-data)
+'''
+
+EXAMPLES = r'''
+- name: RLS on every public table, facts visible per project only
+  hotdash.supabase.rls_check:
+    db_url: "{{ supabase_db_url }}"
+    allow_without_policy: [observability_logs]
+    scenarios:
+      - name: anon sees no facts without a project
+        role: anon
+        table: facts
+        expect: rows == 0
+      - name: occ sees its own facts
+        role: authenticated
+        settings:
+          app.current_project: occ
+        query: "SELECT count(*) FROM public.facts WHERE project = 'occ'"
+        expect: value >= 1
+    test_files:
+      - "{{ supabase_project_dir }}/supabase/rls_tests.sql"
+      - "{{ supabase_project_dir }}/supabase/tests/database"
+  register: __supabase_verify_rls
+'''
+
+RETURN = r'''
+checks:
+  description: Report checks (C(name), C(status), C(detail), C(remedy), C(duration_ms), C(data)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "rls enabled: public", "status": "ok", "detail": "6 table(s), RLS enabled on all", "remedy": "",
+            "duration_ms": 3}]
+passed:
+  description: True when no check failed.
+  returned: always
+  type: bool
+  sample: true
+counts:
+  description: Number of checks per status.
+  returned: always
+  type: dict
+  sample: {"ok": 7, "warn": 1}
+tables:
+  description: Row level security of every table in O(schemas).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"schema": "public", "table": "facts", "rls": true, "forced": false, "policies": 1}]
+'''
+
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
+    connection_settings,
+    new_module,
+    run_module,
+)
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
+from ansible_collections.hotdash.supabase.plugins.module_utils.pgtap import expand_test_paths, run_test_file
+from ansible_collections.hotdash.supabase.plugins.module_utils.rls import (
+    coverage_checks,
+    normalize_scenario,
+    run_scenario,
+    table_security,
+)
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import CheckSession, module_result
+
+
+def body(module):
+    params = module.params
+    # Validate everything before connecting: a typo fails without touching the database.
+    scenarios = [normalize_scenario(s) for s in params["scenarios"]]
+    files = expand_test_paths(params["test_files"])
+    conn = connect(connection_settings(module), application_name="hotdash.supabase.rls_check")
+    try:
+        session = CheckSession(conn, params["statement_timeout_ms"], params["on_missing_table"])
+        with session.transaction() as cur:
+            tables = table_security(cur, params["schemas"])
+        checks = coverage_checks(tables, params["schemas"], params["allow_without_rls"],
+                                 params["allow_without_policy"], params["without_policy_status"])
+        checks.extend(run_scenario(session, scenario) for scenario in scenarios)
+        checks.extend(run_test_file(session, path) for path in files)
+    finally:
+        conn.close()
+    return module_result(checks, params["fail_on_failed"], "RLS checks", tables=tables)
+
+
+def main():
+    module = new_module(dict(
+        schemas=dict(type="list", elements="str", default=["public"]),
+        allow_without_rls=dict(type="list", elements="str", default=[]),
+        allow_without_policy=dict(type="list", elements="str", default=[]),
+        without_policy_status=dict(type="str", default="warn", choices=["warn", "fail"]),
+        scenarios=dict(type="list", elements="dict", default=[]),
+        test_files=dict(type="list", elements="path", default=[]),
+        on_missing_table=dict(type="str", default="skip", choices=["skip", "fail"]),
+        statement_timeout_ms=dict(type="int", default=30000),
+        fail_on_failed=dict(type="bool", default=False),
+    ), supports_check_mode=True)
+    run_module(module, body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, HotDash data team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: rpc_check
+short_description: Call the dashboard's RPC functions, check what they return and time them against a budget
+version_added: 0.1.0
+description:
+  - Calls each function of O(functions) with its arguments (C(SELECT * FROM fn(...))), in a C(READ ONLY) transaction
+    that is rolled back, optionally as a role with JWT claims and settings, the way PostgREST would.
+  - Fails the check when the function raises or does not exist, when the result misses expected columns or does not
+    meet C(expect), and when the median time of C(calls) calls exceeds C(budget_ms) (runbook - under 500 ms).
+options:
+  functions:
+    description:
+      - Each a dict with C(name) (the function, C(name) or C(schema.name); also the check name) and optionally
+        C(function) (when the check name differs), C(args) (a list; a plain value is passed as a driver parameter,
+        C({sql: "now() - interval '7 days'"}) as an SQL expression, C({value: ..., type: timestamptz}) with a cast),
+        C(budget_ms), C(budget_status) (C(fail) or C(warn)), C(calls), C(expect) (as in M(hotdash.supabase.sql_check)),
+        C(expect_columns), C(role), C(claims), C(settings).
+      - A string is a function name called without arguments.
+    type: list
+    elements: raw
+    required: true
+  budget_ms:
+    description: Default time budget per function, in milliseconds (compared with the median of its calls).
+    type: int
+    default: 500
+  calls:
+    description: Default number of calls per function; the median is compared, so one cold call does not fail it.
+    type: int
+    default: 3
+  statement_timeout_ms:
+    description: C(statement_timeout) of every check's transaction, in milliseconds; C(0) for none.
+    type: int
+    default: 30000
+  fail_on_failed:
+    description: Fail the task when any check has status C(fail).
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - hotdash.supabase.connection
+  - hotdash.supabase.attributes
+  - hotdash.supabase.attributes.INFO_MODULE
+requirements:
+  - psycopg2
+notes:
+  - A function that writes fails here (read-only transaction); that is intended for verification of read RPCs.
+seealso:
+  - module: hotdash.supabase.smoke_check
+author:
+  - HotDash data team (@hotdash-data)
+'''
+
+EXAMPLES = r'''
+- name: Dashboard RPC functions answer within 500 ms
+  hotdash.supabase.rpc_check:
+    db_url: "{{ supabase_db_url }}"
+    budget_ms: 500
+    functions:
+      - name: get_revenue_metrics
+        args:
+          - sql: now() - interval '7 days'
+          - sql: now()
+        expect_columns: [segments, customers, revenue]
+        expect: rows == 1
+      - name: get_inventory_summary
+        role: authenticated
+      - name: get_approvals_pending_count
+        expect: value >= 0
+  register: __supabase_verify_rpc
+'''
+
+RETURN = r'''
+checks:
+  description: Report checks (C(name), C(status), C(detail), C(remedy), C(duration_ms), C(data) with the timings).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "rpc: get_inventory_summary", "status": "ok",
+            "detail": "2 ms median of 3 call(s), budget 500 ms; returned 1 row(s): {\"fast\": 1}",
+            "data": {"timings_ms": [3.1, 1.9, 1.8], "median_ms": 1.9, "budget_ms": 500}}]
+passed:
+  description: True when no check failed.
+  returned: always
+  type: bool
+  sample: true
+counts:
+  description: Number of checks per status.
+  returned: always
+  type: dict
+  sample: {"ok": 3}
+'''
+
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
+    connection_settings,
+    new_module,
+    run_module,
+)
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import (
+    CheckSession,
+    module_result,
+    normalize_rpc,
+    run_rpc,
+)
+
+
+def body(module):
+    params = module.params
+    specs = [normalize_rpc(spec, params["budget_ms"], params["calls"]) for spec in params["functions"]]
+    conn = connect(connection_settings(module), application_name="hotdash.supabase.rpc_check")
+    try:
+        session = CheckSession(conn, params["statement_timeout_ms"])
+        checks = [run_rpc(session, spec) for spec in specs]
+    finally:
+        conn.close()
+    return module_result(checks, params["fail_on_failed"], "RPC checks")
+
+
+def main():
+    module = new_module(dict(
+        functions=dict(type="list", elements="raw", required=True),
+        budget_ms=dict(type="int", default=500),
+        calls=dict(type="int", default=3),
+        statement_timeout_ms=dict(type="int", default=30000),
+        fail_on_failed=dict(type="bool", default=False),
+    ), supports_check_mode=True)
+    run_module(module, body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, HotDash data team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: sql_check
+short_description: Run named data-integrity and orphan checks, each a query and an expectation
+version_added: 0.1.0
+description:
+  - Each check is a query with an expectation such as C(rows == 0), C(value <= 0.005) or C(not null), defined in
+    O(checks) or in annotated SQL files (O(check_files), C(-- check:) / C(-- expect:) headers).
+  - Orphan checks are declared from a foreign-key-like spec without writing SQL, for example
+    C(orphans: {table: agent_approvals, column: agent_id, references: agents.id}); the query uses C(NOT EXISTS)
+    (the runbook's C(NOT IN) finds nothing once the parent column holds a NULL) and a failure shows sample keys.
+  - Every check runs in its own C(READ ONLY) transaction that is rolled back; a query must be one statement.
+  - A check on a table that does not exist reports C(skipped) (C(table missing)) or C(fail), per O(on_missing_table).
+options:
+  checks:
+    description:
+      - Each a dict with C(name) and either C(query) (one SQL statement) or C(orphans) (C(table), C(column) or
+        C(columns), C(references) as C(table.column) or a dict with C(table) and C(column)/C(columns)).
+      - Optional keys C(expect) (default C(rows == 0) for a query, C(value == 0) for orphans), C(tables) (checked for
+        existence before the query), C(severity) (C(fail) or C(warn)), C(remedy), C(description).
+      - "Expectations: C(<rows|value|column> <op> <literal>) with op C(==), C(!=), C(<), C(<=), C(>), C(>=), or
+        C(<name> is [not] null), joined by C(and); shorthands C(not null), C(empty), C(not empty)."
+    type: list
+    elements: dict
+    default: []
+  check_files:
+    description:
+      - Annotated SQL files; C(-- check: <name>) starts a check, the C(-- expect:), C(-- tables:), C(-- severity:),
+        C(-- remedy:) lines right under it annotate it, and the SQL up to the next C(-- check:) is its query.
+    type: list
+    elements: path
+    default: []
+  on_missing_table:
+    description: What a check on a table that does not exist reports.
+    type: str
+    default: skip
+    choices: [skip, fail]
+  statement_timeout_ms:
+    description: C(statement_timeout) of every check's transaction, in milliseconds; C(0) for none.
+    type: int
+    default: 30000
+  fail_on_failed:
+    description: Fail the task when any check has status C(fail).
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - hotdash.supabase.connection
+  - hotdash.supabase.attributes
+  - hotdash.supabase.attributes.INFO_MODULE
+requirements:
+  - psycopg2
+seealso:
+  - module: hotdash.supabase.rls_check
+  - module: hotdash.supabase.check_report
+author:
+  - HotDash data team (@hotdash-data)
+'''
+
+EXAMPLES = r'''
+- name: Data integrity checks of the runbook
+  hotdash.supabase.sql_check:
+    db_url: "{{ supabase_db_url }}"
+    check_files:
+      - "{{ supabase_project_dir }}/docs/runbooks/data_integrity_checks.sql"
+    checks:
+      - name: approvals without agent
+        orphans:
+          table: agent_approvals
+          column: agent_id
+          references: agents.id
+      - name: error rate of the last hour
+        query: >-
+          SELECT coalesce(avg((level = 'ERROR')::int), 0) FROM observability_logs
+          WHERE created_at > now() - interval '1 hour'
+        expect: value <= 0.005
+        tables: [observability_logs]
+    on_missing_table: skip
+  register: __supabase_verify_integrity
+'''
+
+RETURN = r'''
+checks:
+  description: Report checks (C(name), C(status), C(detail), C(remedy), C(duration_ms), C(data)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "approvals without agent", "status": "fail",
+            "detail": "value=1 (expected value == 0); e.g. 00000000-0000-0000-0000-00000000dead", "duration_ms": 2}]
+passed:
+  description: True when no check failed.
+  returned: always
+  type: bool
+  sample: false
+counts:
+  description: Number of checks per status.
+  returned: always
+  type: dict
+  sample: {"ok": 4, "fail": 1, "skipped": 1}
+'''
+
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
+    connection_settings,
+    new_module,
+    run_module,
+)
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import (
+    CheckSession,
+    load_integrity_checks,
+    module_result,
+    run_integrity_check,
+)
+
+
+def body(module):
+    params = module.params
+    checks = load_integrity_checks(params["checks"], params["check_files"])
+    conn = connect(connection_settings(module), application_name="hotdash.supabase.sql_check")
+    try:
+        session = CheckSession(conn, params["statement_timeout_ms"], params["on_missing_table"])
+        results = [run_integrity_check(session, check) for check in checks]
+    finally:
+        conn.close()
+    return module_result(results, params["fail_on_failed"], "data integrity checks")
+
+
+def main():
+    module = new_module(dict(
+        checks=dict(type="list", elements="dict", default=[]),
+        check_files=dict(type="list", elements="path", default=[]),
+        on_missing_table=dict(type="str", default="skip", choices=["skip", "fail"]),
+        statement_timeout_ms=dict(type="int", default=30000),
+        fail_on_failed=dict(type="bool", default=False),
+    ), supports_check_mode=True)
+    run_module(module, body)
+
+
+if __name__ == "__main__":
+    main()
