@@ -94,9 +94,7 @@ def parse_errors(text, filename):
     except pglast.parser.ParseError as exc:
         message = exc.args[0] if exc.args else str(exc)
         offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
-        # libpg_query reports a byte offset; convert through the UTF-8 encoding to a character offset.
-        if offset is not None:
-            offset = len(text.encode("utf-8")[:offset].decode("utf-8", "ignore"))
+        # pglast already converts libpg_query's byte offset into a character offset of ``text``.
         line = _line_of(text, offset)
         return [{"file": filename, "line": line, "message": str(message).split("\n")[0]}]
     return []

@@ -1,0 +1,52 @@
+import pytest
+
+from ansible_collections.hotdash.supabase.plugins.module_utils import management_api
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+
+
+def test_token_and_url_are_required():
+    with pytest.raises(InvalidInput):
+        management_api.ManagementApi("")
+    with pytest.raises(InvalidInput):
+        management_api.ManagementApi("t", base_url="ftp://x")
+
+
+@pytest.mark.parametrize("ref", ["", "UPPERCASE", "a/b", "../etc"])
+def test_bad_project_refs_are_refused_before_any_request(ref):
+    api = management_api.ManagementApi("tok")
+    with pytest.raises(InvalidInput):
+        api.project(ref)
+    assert api.requests_made == 0
+
+
+def test_restore_target_must_be_a_positive_unix_time():
+    api = management_api.ManagementApi("tok")
+    for bad in ("soon", -5, None):
+        with pytest.raises(InvalidInput):
+            api.restore_pitr("abcdefghijklmnopqrst", bad)
+    assert api.requests_made == 0
+
+
+def test_backup_freshness_from_documented_shape():
+    data = {"pitr_enabled": False, "walg_enabled": True,
+            "backups": [{"is_physical_backup": True, "status": "COMPLETED", "inserted_at": "2025-10-19T03:00:00.000Z"},
+                        {"is_physical_backup": True, "status": "FAILED", "inserted_at": "2025-10-19T09:00:00.000Z"}],
+            "physical_backup_data": {}}
+    newest, pitr, completed = management_api.backup_freshness(data, now_unix=1760900000)
+    assert newest == 1760842800.0 and pitr is False and completed == 1
+    data["pitr_enabled"] = True
+    assert management_api.backup_freshness(data, now_unix=1760900000)[0] == 1760900000
+
+
+def test_error_messages_are_one_line_and_never_contain_the_token():
+    api = management_api.ManagementApi("sbp_secret")
+    with pytest.raises(management_api.ManagementApiError) as err:
+        api._fail("GET", "/v1/projects/x", 500, '{"message": "boom\\nsbp_secret trace"}')
+    assert "\n" not in str(err.value) and "sbp_secret" not in str(err.value) and "500" in str(err.value)
+
+
+def test_retry_delay_honours_retry_after_and_backs_off():
+    api = management_api.ManagementApi("tok", backoff=2)
+    assert [api._retry_delay(n) for n in range(3)] == [2, 4, 8]
+    assert api._retry_delay(0, {"Retry-After": "7"}) == 7.0
+    assert api._retry_delay(0, {"Retry-After": "600"}) == 60.0

@@ -1,0 +1,69 @@
+import pytest
+
+from ansible_collections.hotdash.supabase.plugins.module_utils import promotion
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.history import HistoryRow
+
+
+class Pending(object):
+    def __init__(self, version, statements):
+        self.version = version
+        self._statements = statements
+
+    def statements(self):
+        return self._statements
+
+
+def test_order_check():
+    ok = promotion.order_check(["20251019000000"], ["20251011000000", "20251012000000"])
+    assert ok["status"] == "ok"
+    late = promotion.order_check(["20251010000000", "20251019000000"], ["20251012000000"])
+    assert late["status"] == "fail" and late["data"]["out_of_order"] == ["20251010000000"]
+    assert promotion.order_check(["20251010000000"], ["20251012000000"], allow_out_of_order=True)["status"] == "warn"
+    assert promotion.order_check(["1"], [])["status"] == "ok"
+
+
+def test_promotion_gate_missing_and_different():
+    pending = [Pending("1", ["CREATE TABLE a (id int)"]), Pending("2", ["SELECT 1"]), Pending("3", ["SELECT 3"])]
+    staged = [HistoryRow("1", "a", ["CREATE TABLE a (id int)"]), HistoryRow("2", "b", ["SELECT 2"])]
+    check = promotion.promotion_gate(pending, staged, "production")
+    assert check["status"] == "fail"
+    assert check["data"]["missing_on_staging"] == ["3"] and check["data"]["different_on_staging"] == ["2"]
+    assert promotion.promotion_gate(pending[:1], staged, "production")["status"] == "ok"
+
+
+def test_rollback_down_scripts_and_exercise(tmp_path):
+    (tmp_path / "20251019000000_x.down.sql").write_text("SELECT 1;")
+    ok = promotion.rollback_check(["20251019000000"], "down_scripts", "staging", rollback_dir=str(tmp_path))
+    assert ok["status"] == "ok"
+    missing = promotion.rollback_check(["20251019000000", "20251020000000"], "down_scripts", "staging",
+                                       rollback_dir=str(tmp_path))
+    assert missing["status"] == "fail" and "20251020000000" in missing["detail"]
+    prod = promotion.rollback_check(["20251019000000"], "down_scripts", "production", rollback_dir=str(tmp_path),
+                                    exercises=[{"succeeded": True, "versions": ["20251018000000"]}])
+    assert prod["status"] == "fail" and "rollback exercise" in prod["detail"]
+    covered = promotion.rollback_check(["20251019000000"], "down_scripts", "production", rollback_dir=str(tmp_path),
+                                       exercises=[{"id": 4, "succeeded": True, "versions": ["20251019000000"],
+                                                   "exercised_at": "2026-11-25"}])
+    assert covered["status"] == "ok" and covered["data"]["exercise"]["id"] == 4
+
+
+def test_rollback_other_strategies(tmp_path):
+    dump = tmp_path / "db.dump"
+    dump.write_text("x")
+    assert promotion.rollback_check(["1"], "backup", "staging", backup_path=str(dump))["status"] == "ok"
+    assert promotion.rollback_check(["1"], "backup", "staging")["status"] == "fail"
+    assert promotion.rollback_check(["1"], "pitr", "staging", pitr_enabled=True)["status"] == "ok"
+    assert promotion.rollback_check(["1"], "pitr", "staging")["status"] == "fail"
+    assert promotion.rollback_check(["1"], "script", "staging", rollback_script=str(dump))["status"] == "ok"
+    assert promotion.rollback_check(["1"], "none", "staging")["status"] == "fail"
+    assert promotion.rollback_check([], "none", "production")["status"] == "ok"
+    with pytest.raises(InvalidInput):
+        promotion.rollback_check(["1"], "magic", "staging")
+
+
+def test_two_down_scripts_for_one_version_is_an_error(tmp_path):
+    (tmp_path / "1_a.down.sql").write_text("")
+    (tmp_path / "1_b.down.sql").write_text("")
+    with pytest.raises(InvalidInput):
+        promotion.down_script(str(tmp_path), "1")
