@@ -1,0 +1,46 @@
+-- Data integrity checks (runbook "Step 3: Verification", item 3).
+-- Plain SQL: `psql $STAGING_DB_URL -f docs/runbooks/data_integrity_checks.sql` still works. Each
+-- "-- check: <name>" header starts a check for hotdash.supabase.sql_check; the "-- key: value" lines right
+-- under it annotate it:
+--   expect:   what passes (default "rows == 0": the query lists the offending rows), e.g. "value <= 0.005"
+--   tables:   tables the check needs; a missing one reports "skipped: table missing" (or fails, by configuration)
+--   severity: fail (default) or warn
+--   remedy:   what to do when it fails
+
+-- check: agent_approvals without agent
+-- expect: value == 0
+-- tables: agent_approvals, agents
+-- remedy: restore the missing agents or delete the orphaned approvals (NOT EXISTS, not NOT IN: NULL-safe)
+select count(*) as orphans
+  from public.agent_approvals a
+ where not exists (select 1 from public.agents g where g.id = a.agent_id);
+
+-- check: product_categories margin within 0..100
+-- tables: product_categories
+-- remedy: fix the rollup that writes margin_pct
+select shopify_product_id, margin_pct
+  from public.product_categories
+ where margin_pct < 0 or margin_pct > 100;
+
+-- check: customer_segments without negative totals
+-- tables: customer_segments
+select segment, customers, revenue
+  from public.customer_segments
+ where customers < 0 or revenue < 0;
+
+-- check: facts have a project
+-- tables: facts
+select id from public.facts where project is null or project = '';
+
+-- check: error rate of the last 24 hours
+-- expect: value <= 0.005
+-- tables: observability_logs
+-- remedy: the runbook's target is < 0.5 %; read the ERROR rows before going on
+select coalesce(avg((level = 'ERROR')::int), 0) as error_rate
+  from public.observability_logs
+ where created_at > now() - interval '24 hours';
+
+-- check: decision sync events reference a decision
+-- tables: decision_sync_event_logs
+-- remedy: decision_sync_event_logs is one of the runbook's known missing tables; create its migration
+select count(*) from public.decision_sync_event_logs where decision_id is null having count(*) > 0;
