@@ -69,7 +69,7 @@ seealso:
   - module: hotdash.supabase.migration_apply
   - module: hotdash.supabase.migration_repair
 author:
-  - HotDash data team
+  - HotDash data team (@hotdash-data)
 '''
 
 EXAMPLES = r'''
