@@ -445,6 +445,10 @@ def _snippet(statement, limit=80):
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def _span(indexes):
+    return str(indexes[0]) if len(indexes) == 1 else "%d-%d" % (indexes[0], indexes[-1])
+
+
 class _StatementFailed(Exception):
     def __init__(self, index, error, transactional):
         super(_StatementFailed, self).__init__(str(error))
@@ -468,42 +472,80 @@ def _execute(cur, statement):
         raise
 
 
-def _run_segment(conn, planned, segment, options, write_history):
-    """Run one unit of work; transactional segments commit (with the history row when asked)."""
-    statements = planned.statements
-    if segment["transactional"]:
-        conn.autocommit = False
-        try:
-            with conn.cursor() as cur:
-                _set_timeouts(cur, options)
-                for index in segment["indexes"]:
-                    try:
-                        _execute(cur, statements[index - 1])
-                    except psycopg2.Error as exc:
-                        raise _StatementFailed(index, exc, True)
-                if write_history:
-                    insert_history(cur, planned.version, planned.name, statements)
-            conn.commit()
-        except BaseException:
-            if not conn.closed:
-                conn.rollback()
-            raise
-    else:
-        conn.autocommit = True
+class _Capture(object):
+    """A cursor stand-in that renders what the history helpers would execute, for one batched round trip."""
+
+    def __init__(self, cur):
+        self.cur = cur
+        self.parts = []
+
+    def execute(self, query, params=None):
+        self.parts.append(self.cur.mogrify(query, params).decode("utf-8"))
+
+
+def _batch_text(cur, planned, segment, options, write_history):
+    """BEGIN; timeouts; the statements; the history row; COMMIT -- one simple-protocol round trip.
+
+    Each statement is followed by a newline before its ';', so one ending in a line comment stays closed.
+    """
+    capture = _Capture(cur)
+    capture.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
+                    ("%dms" % int(options.lock_timeout * 1000), "%dms" % int(options.statement_timeout * 1000)))
+    head = capture.parts[0]
+    if write_history:
+        insert_history(capture, planned.version, planned.name, planned.statements)
+    body = "".join(planned.statements[index - 1] + "\n;\n" for index in segment["indexes"])
+    return "BEGIN;\n" + head + ";\n" + body + "".join(part + ";\n" for part in capture.parts[1:]) + "COMMIT;"
+
+
+def _locate_failure(conn, planned, segment, options):
+    """Which statement failed: replay the segment one statement at a time in a transaction that is rolled back."""
+    conn.autocommit = False
+    try:
         with conn.cursor() as cur:
             _set_timeouts(cur, options)
             for index in segment["indexes"]:
                 try:
-                    _execute(cur, statements[index - 1])
-                except psycopg2.Error as exc:
-                    if conn.get_transaction_status() != 0:  # the file's own BEGIN left a transaction open
-                        cur.execute("ROLLBACK")
-                    raise _StatementFailed(index, exc, False)
-        if write_history:
-            conn.autocommit = False
-            with conn.cursor() as cur:
-                insert_history(cur, planned.version, planned.name, statements)
-            conn.commit()
+                    _execute(cur, planned.statements[index - 1])
+                except psycopg2.Error:
+                    return index
+    finally:
+        conn.rollback()
+    return None
+
+
+def _run_segment(conn, planned, segment, options, write_history):
+    """Run one unit of work; transactional segments commit (with the history row when asked)."""
+    statements = planned.statements
+    if segment["transactional"]:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            text = _batch_text(cur, planned, segment, options, write_history)
+            try:
+                cur.execute(text)
+            except psycopg2.Error as exc:
+                if conn.get_transaction_status() != 0:
+                    cur.execute("ROLLBACK")
+                index = None
+                if getattr(exc, "pgcode", None) not in (LOCK_NOT_AVAILABLE, QUERY_CANCELED):
+                    index = _locate_failure(conn, planned, segment, options)
+                raise _StatementFailed(index, exc, True)
+        return
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        _set_timeouts(cur, options)
+        for index in segment["indexes"]:
+            try:
+                _execute(cur, statements[index - 1])
+            except psycopg2.Error as exc:
+                if conn.get_transaction_status() != 0:  # the file's own BEGIN left a transaction open
+                    cur.execute("ROLLBACK")
+                raise _StatementFailed(index, exc, False)
+    if write_history:
+        conn.autocommit = False
+        with conn.cursor() as cur:
+            insert_history(cur, planned.version, planned.name, statements)
+        conn.commit()
 
 
 def apply_one(conn, planned, options, log=None, sleep=time.sleep):
@@ -534,8 +576,11 @@ def apply_one(conn, planned, options, log=None, sleep=time.sleep):
                 break
             except _StatementFailed as failed:
                 code = getattr(failed.error, "pgcode", None)
-                where = "statement %d of %d (%s)" % (failed.index, len(planned.statements),
-                                                     _snippet(planned.statements[failed.index - 1]))
+                if failed.index is None:
+                    where = "statement(s) %s of %d" % (_span(segment["indexes"]), len(planned.statements))
+                else:
+                    where = "statement %d of %d (%s)" % (failed.index, len(planned.statements),
+                                                         _snippet(planned.statements[failed.index - 1]))
                 if code == LOCK_NOT_AVAILABLE and failed.transactional and attempt <= options.lock_retries:
                     delay = options.lock_retry_backoff * (2 ** (attempt - 1))
                     log.write("  %s: lock not granted within %.1f s at %s; retry %d of %d in %.1f s"
