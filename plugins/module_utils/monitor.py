@@ -195,7 +195,7 @@ def _fmt(metric, value):
         return "n/a"
     if metric in ("error_rate", "connections"):
         return "%.2f%%" % (value * 100.0)
-    return "%.0f ms" % value
+    return "%.1f ms" % value
 
 
 _LABEL = {"error_rate": "error rate", "p95": "slowest statement P95", "connections": "connection usage"}
