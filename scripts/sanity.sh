@@ -11,8 +11,10 @@ mkdir -p "$cache"
 for v in $(grep -rhoE "pip==[0-9.]+" "$(.venv/bin/python -c 'import ansible_test,os;print(os.path.dirname(ansible_test.__file__))')" | sort -u | cut -d= -f3) 24.2; do
   cp tools/get_pip_shim.py "$cache/get_pip_${v//./_}.py"
 done
-dest=.build/sanity/ansible_collections/hotdash/supabase
-rm -rf .build/sanity
+mkdir -p .build
+work=$(mktemp -d "$root/.build/sanity.XXXXXX")   # private copy: several runs may go on at once
+trap 'rm -rf "$work"' EXIT
+dest=$work/ansible_collections/hotdash/supabase
 mkdir -p "$dest"
 git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents {} "$dest/"
 cd "$dest"
