@@ -1,0 +1,95 @@
+"""sql_check against real PostgreSQL: the annotated runbook file, orphan specs, missing tables, read-only."""
+import glob
+import os
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLE = os.path.join(ROOT, "examples", "hotdash")
+
+
+@pytest.fixture
+def hotdash(db):
+    for path in sorted(glob.glob(os.path.join(EXAMPLE, "supabase", "migrations", "*.sql"))):
+        with open(path) as handle:
+            db.execute(handle.read())
+    with open(os.path.join(EXAMPLE, "supabase", "seed.sql")) as handle:
+        db.execute(handle.read())
+    return db
+
+
+def by_name(result):
+    return dict((c["name"], c) for c in result["checks"])
+
+CHECK_FILE = os.path.join(EXAMPLE, "docs", "runbooks", "data_integrity_checks.sql")
+ORPHANS = {"name": "approvals without agent",
+           "orphans": {"table": "agent_approvals", "column": "agent_id", "references": "agents.id"}}
+
+
+def test_runbook_checks_pass(hotdash, run_module):
+    result = run_module("sql_check", dict(hotdash.connection_args(), check_files=[CHECK_FILE], checks=[ORPHANS]))
+    checks = by_name(result)
+    assert result["passed"] is True and result["changed"] is False, result["checks"]
+    assert checks["approvals without agent"]["detail"] == "value=0 (expected value == 0)"
+    assert checks["error rate of the last 24 hours"]["detail"] == "value=0.004 (expected value <= 0.005)"
+    # The runbook's known issue: decision_sync_event_logs does not exist.
+    assert checks["decision sync events reference a decision"]["status"] == "skipped"
+    assert checks["decision sync events reference a decision"]["detail"] == "table missing: decision_sync_event_logs"
+
+
+def test_orphan_row_fails_with_its_key(hotdash, run_module):
+    hotdash.execute("insert into public.agent_approvals (agent_id, action) "
+                    "values ('00000000-0000-0000-0000-00000000dead', 'ghost')")
+    result = run_module("sql_check", dict(hotdash.connection_args(), check_files=[CHECK_FILE], checks=[ORPHANS]))
+    checks = by_name(result)
+    assert result["passed"] is False
+    assert checks["approvals without agent"]["detail"] == (
+        "value=1 (expected value == 0); e.g. 00000000-0000-0000-0000-00000000dead")
+    assert checks["agent_approvals without agent"]["status"] == "fail"
+    assert checks["agent_approvals without agent"]["remedy"].startswith("restore the missing agents")
+    assert hotdash.scalar("select count(*) from public.agent_approvals") == 4
+
+
+def test_missing_table_fails_when_configured(hotdash, run_module):
+    hotdash.execute("drop table public.observability_logs")
+    result = run_module("sql_check", dict(hotdash.connection_args(), check_files=[CHECK_FILE],
+                                          on_missing_table="fail"))
+    check = by_name(result)["error rate of the last 24 hours"]
+    assert result["passed"] is False
+    assert check["status"] == "fail" and check["detail"] == "table missing: observability_logs"
+
+
+def test_warn_severity_and_value_expectations(hotdash, run_module):
+    checks = [{"name": "too many errors", "query": "select count(*) from public.observability_logs where level = 'ERROR'",
+               "expect": "value < 1", "severity": "warn"},
+              {"name": "revenue present", "query": "select sum(revenue) as revenue from public.customer_segments",
+               "expect": "revenue > 0 and not null"}]
+    result = by_name(run_module("sql_check", dict(hotdash.connection_args(), checks=checks)))
+    assert result["too many errors"]["status"] == "warn"
+    assert result["revenue present"]["status"] == "ok"
+
+
+def test_checks_run_read_only(hotdash, run_module):
+    checks = [{"name": "sneaky", "query": "delete from public.agents returning id", "expect": "rows == 0"}]
+    result = run_module("sql_check", dict(hotdash.connection_args(), checks=checks))
+    check = by_name(result)["sneaky"]
+    assert check["status"] == "fail"
+    assert check["detail"] == "cannot execute DELETE in a read-only transaction (SQLSTATE 25006)"
+    assert hotdash.scalar("select count(*) from public.agents") == 3
+
+
+@pytest.mark.parametrize("extra,message", [
+    ({"checks": [{"name": "x", "query": "select 1; commit; delete from public.agents"}]},
+     "check 'x' must be exactly one SQL statement, found 3; split it into several checks"),
+    ({"checks": [{"name": "x", "orphans": {"table": "agent_approvals", "column": "agent_id", "references": "agents"}}]},
+     "must be 'table.column' or 'schema.table.column'"),
+    ({"check_files": ["/nonexistent/checks.sql"]}, "cannot read check file /nonexistent/checks.sql"),
+    ({"checks": [{"name": "x", "query": "select 1", "severity": "fatal"}]}, "severity must be one of fail, warn"),
+])
+def test_bad_input_fails_cleanly_and_changes_nothing(hotdash, run_module, extra, message):
+    before = hotdash.schema_fingerprint()
+    result = run_module("sql_check", dict(hotdash.connection_args(), **extra))
+    assert result["failed"] is True
+    assert message in result["msg"] and "\n" not in result["msg"]
+    assert hotdash.schema_fingerprint() == before
+    assert hotdash.scalar("select count(*) from public.agents") == 3
