@@ -62,6 +62,7 @@ DEFAULT_SCHEMAS = ("public",)
 _VERSION_RE = re.compile(r"^[0-9]+$")
 _REVERTS_RE = re.compile(r"^\s*--\s*reverts\s*:(.*)$", re.IGNORECASE | re.MULTILINE)
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+_COMMENTS_RE = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 
 
 class RollbackError(SupabaseError):
@@ -189,7 +190,8 @@ def read_script(path, what):
         raise InvalidInput("cannot read %s %s: %s" % (what, path, getattr(exc, "strerror", None) or exc))
     except UnicodeDecodeError:
         raise InvalidInput("%s %s is not valid UTF-8; save it as UTF-8" % (what, path))
-    statements = split_statements(text)
+    # The splitter keeps a trailing comment as a piece of its own; a comment is not a statement to run.
+    statements = [s for s in split_statements(text) if _COMMENTS_RE.sub("", s).strip()]
     if not statements:
         raise InvalidInput("%s %s contains no SQL statement" % (what, path))
     return text, statements
