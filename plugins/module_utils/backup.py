@@ -129,7 +129,7 @@ def from_command(command, timeout=60, now=None, env=None):
         raise InvalidInput("the command provider needs a command that prints an ISO 8601 timestamp")
     shown = redact(" ".join(argv))[:120]
     try:
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        proc = subprocess.run(argv, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                               timeout=timeout, env=env, universal_newlines=True)
     except OSError as exc:
         raise BackupError("backup command %s could not start: %s" % (shown, exc.strerror))
@@ -162,7 +162,7 @@ def planned_dump_path(backup_dir, host, dbname, moment=None):
 def _run_tool(argv, settings, timeout, what):
     env = settings.child_env(dict(os.environ))
     try:
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        proc = subprocess.run(argv, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                               env=env, timeout=timeout, universal_newlines=True)
     except OSError as exc:
         raise BackupError("%s could not start (%s): install the PostgreSQL client tools" % (what, exc.strerror))

@@ -96,7 +96,7 @@ def parse_errors(text, filename):
         offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
         # pglast already converts libpg_query's byte offset into a character offset of ``text``.
         line = _line_of(text, offset)
-        return [{"file": filename, "line": line, "message": str(message).split("\n")[0]}]
+        return [{"file": filename, "line": line, "message": str(message).split("\n", maxsplit=1)[0]}]
     return []
 
 
@@ -158,7 +158,7 @@ def squawk_findings(paths, squawk=None, assume_in_transaction=True, pg_version=N
         argv += ["--exclude", ",".join(exclude_rules)]
     argv += list(paths)
     try:
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        proc = subprocess.run(argv, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                               timeout=timeout, universal_newlines=True, cwd="/")
     except OSError as exc:
         raise LintToolMissing("squawk could not start (%s): %s" % (binary, exc.strerror))

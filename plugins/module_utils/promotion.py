@@ -78,8 +78,8 @@ def naming_check(local, environment, severity="auto"):
             naming["compliant"], naming["total"]), data=data)
     shown = _names("%s -> %s" % (n["file"], n["suggested"] or "?") for n in naming["non_compliant"])
     return make_check("naming", severity_status(environment, severity),
-                      "%.0f%% compliant (%d/%d); rename: %s" % (naming["percent"], naming["compliant"],
-                                                               naming["total"], shown),
+                      "%.0f%% compliant (%d/%d); rename: %s" % (
+                          naming["percent"], naming["compliant"], naming["total"], shown),
                       "rename the files to the suggested 14-digit versions before they are applied anywhere",
                       data=data)
 

@@ -132,8 +132,8 @@ def locks_on_tables(cur, tables, max_query_chars=120):
     pairs = [_split_table(t) for t in tables or []]
     if not pairs:
         return []
-    schemas = [s or "" for s, _ in pairs]
-    names = [n for _, n in pairs]
+    schemas = [pair[0] or "" for pair in pairs]
+    names = [pair[1] for pair in pairs]
     cur.execute(
         "WITH wanted(schema_name, table_name) AS (SELECT * FROM unnest(%s::text[], %s::text[])) "
         "SELECT l.pid, a.usename, n.nspname || '.' || c.relname, l.mode, l.granted, a.state, "
@@ -160,8 +160,8 @@ def locks_on_tables(cur, tables, max_query_chars=120):
 # -- the checks -------------------------------------------------------------------------------------------------------
 
 def _describe_sessions(rows, limit=3):
-    parts = ["pid %s (%s, %ss, %s): %s" % (r["pid"], r["user"], r["duration_s"], r.get("mode") or r["state"],
-                                            r["query"]) for r in rows[:limit]]
+    parts = ["pid %s (%s, %ss, %s): %s" % (r["pid"], r["user"], r["duration_s"], r.get("mode") or r["state"], r["query"])
+             for r in rows[:limit]]
     more = len(rows) - limit
     return "; ".join(parts) + ("; and %d more" % more if more > 0 else "")
 

@@ -14,7 +14,8 @@ version_added: 0.1.0
 description:
   - Every file in O(files) (normally the pending migrations only) must parse with pglast, PostgreSQL's own parser;
     a parse error names the file and line and always fails the C(lint) check.
-  - squawk flags operations that lock or rewrite tables or lose data (C(CREATE INDEX) without C(CONCURRENTLY),
+  - >-
+    squawk flags operations that lock or rewrite tables or lose data (C(CREATE INDEX) without C(CONCURRENTLY),
     C(ADD COLUMN ... NOT NULL) without default, type changes, dropped columns, renames, ...). Findings of the rules in
     O(dangerous_rules) make the C(lint) check C(warn) on staging and C(fail) in production (O(severity)), unless the
     file carries a reviewed waiver comment C(-- hotdash:lint-waive <rule> reason: <why>). Other rules are reported
@@ -75,7 +76,7 @@ requirements:
   - pglast
   - squawk-cli
 author:
-  - HotDash data team
+  - HotDash data team (@hotdash-data)
 '''
 
 EXAMPLES = r'''

@@ -11,8 +11,7 @@ def test_parse_error_line_counts_from_one_and_handles_multibyte_text():
 def test_tables_touched_are_qualified_when_written_so():
     sql = ("CREATE TABLE public.a (id int); ALTER TABLE b ADD COLUMN x int; CREATE INDEX ON s.c (x);"
            "INSERT INTO d SELECT * FROM e;")
-    assert lint.tables_touched(sql) == ["public.a", "b", "s.c", "d", "e"] or \
-        sorted(lint.tables_touched(sql)) == ["b", "d", "e", "public.a", "s.c"]
+    assert sorted(lint.tables_touched(sql)) == ["b", "d", "e", "public.a", "s.c"]
     assert lint.tables_touched("not sql at all") == []
 
 
