@@ -1,0 +1,132 @@
+"""End to end: apply_staging.yml / apply_production.yml against real local databases (issue 6's proof).
+
+Each test runs the real ansible-playbook headless (stdin /dev/null) on a generated inventory whose hosts
+are throwaway Supabase-shaped databases: a clean apply behind a headless approval, a failing migration and
+a verify failure that both end in a rollback with history and data as before, and production refused
+by the promotion gate while staging lacks a version.
+"""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_playbook_support import (BASELINE_VERSION, NEW_VERSION, add_migration, approval_vars, approvals, baseline,
+                                   copy_example, history_versions, run_playbook, table_counts, write_inventory)  # noqa: E402
+
+ORPHAN_AGENT = "00000000-0000-0000-0000-00000000dead"
+
+
+def _only_line(run, needle):
+    lines = [line for line in run.output.splitlines() if needle in line]
+    assert lines, "%r not in output:\n%s" % (needle, run.output[-5000:])
+    return lines[0]
+
+
+def test_headless_without_approval_fails_at_once_then_with_approval_applies(make_db, run_module, tmp_path):
+    stg = make_db("stg")
+    baseline(run_module, stg)
+    before = history_versions(stg)
+    inventory = write_inventory(tmp_path, {"stg1": ("staging", stg)})
+
+    refused = run_playbook(tmp_path, "apply_staging", inventory)
+    assert refused.rc != 0, refused
+    gate = _only_line(refused, "supabase_approval_approver")
+    assert "supabase_approval_ticket" in gate and "supabase_approval_at" in gate
+    assert "Not waiting for response" not in refused.output
+    assert "hotdash.supabase.apply : Apply the pending migrations" not in refused.output
+    assert history_versions(stg) == before
+    assert approvals(stg) == []
+
+    applied = run_playbook(tmp_path, "apply_staging", inventory, approval_vars(approver="ana", ticket="CHG-1019"))
+    assert applied.rc == 0, applied
+    assert history_versions(stg) == before + [NEW_VERSION]
+    assert stg.scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'customer_segments'"
+                      " AND column_name = 'churn_pct'") == 1
+    rows = approvals(stg)
+    assert [(r["gate"], r["approver"], r["ticket"], r["mode"]) for r in rows] == [("apply_staging", "ana", "CHG-1019", "headless")]
+    assert rows[0]["versions"] == [NEW_VERSION]
+
+    run_dir = [d for d in applied.run_dirs() if os.path.basename(d).startswith("staging_")][-1]
+    index = open(os.path.join(run_dir, "index.md")).read()
+    for phase in ("preflight", "approval", "apply", "verify", "monitor"):
+        assert os.path.exists(os.path.join(run_dir, "stg1", phase + ".json")), phase
+        assert "stg1/%s.md" % phase in index, phase
+    assert "approvals.jsonl" in index
+    with open(os.path.join(run_dir, "stg1", "verify.json")) as handle:
+        assert json.load(handle)["summary"]["passed"] is True
+    feedback = open(str(tmp_path / "feedback" / "data" / "feedback.md")).read()
+    assert NEW_VERSION in feedback and run_dir.split("/")[-1] in feedback
+    assert ":%s@" % stg.password not in applied.output
+
+
+def test_failing_migration_rolls_back_history_and_data(make_db, run_module, tmp_path):
+    project = copy_example(tmp_path)
+    add_migration(project, "20251020090000", "broken_backfill",
+                  "alter table public.customer_segments add column lifetime_value numeric;\n"
+                  "update public.customer_segments set lifetime_value = revenue / 0;\n",
+                  down_sql="alter table public.customer_segments drop column if exists lifetime_value;\n")
+    stg = make_db("stg")
+    baseline(run_module, stg, project)
+    history_before, counts_before = history_versions(stg), table_counts(stg)
+    inventory = write_inventory(tmp_path, {"stg1": ("staging", stg)}, project=project)
+
+    run = run_playbook(tmp_path, "apply_staging", inventory, approval_vars())
+
+    assert run.rc != 0, run
+    failure = _only_line(run, "stg1: FAILED (apply failed")
+    assert "20251020090000_broken_backfill.sql" in failure and "division by zero" in failure
+    assert "rolled back %s (succeeded)" % NEW_VERSION in failure
+    assert history_versions(stg) == history_before
+    assert table_counts(stg) == counts_before
+    assert stg.scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'customer_segments'"
+                      " AND column_name IN ('churn_pct', 'lifetime_value')") == 0
+    exercises = stg.query("SELECT strategy, versions, succeeded, trigger FROM hotdash_audit.rollback_exercises")
+    assert len(exercises) == 1 and exercises[0][1] == [NEW_VERSION] and exercises[0][2] is True
+    assert "division by zero" in exercises[0][3]
+
+
+def test_verify_failure_rolls_back(make_db, run_module, tmp_path):
+    project = copy_example(tmp_path)
+    # Applies cleanly but leaves an approval whose agent does not exist: the verify role's orphan check fails.
+    add_migration(project, "20251020090000", "import_external_approvals",
+                  "insert into public.agent_approvals (agent_id, action) values ('%s', 'imported from queue');\n"
+                  % ORPHAN_AGENT,
+                  down_sql="delete from public.agent_approvals where agent_id = '%s';\n" % ORPHAN_AGENT)
+    stg = make_db("stg")
+    baseline(run_module, stg, project)
+    history_before, counts_before = history_versions(stg), table_counts(stg)
+    inventory = write_inventory(tmp_path, {"stg1": ("staging", stg)}, project=project)
+
+    run = run_playbook(tmp_path, "apply_staging", inventory, approval_vars())
+
+    assert run.rc != 0, run
+    failure = _only_line(run, "stg1: FAILED (verify failed")
+    assert "rolled back" in failure and "(succeeded)" in failure
+    assert history_versions(stg) == history_before
+    assert table_counts(stg) == counts_before
+    assert stg.scalar("SELECT count(*) FROM public.agent_approvals WHERE agent_id = %s", (ORPHAN_AGENT,)) == 0
+
+
+def test_production_refused_while_staging_lacks_a_version(make_db, run_module, tmp_path):
+    stg, prod = make_db("stg"), make_db("prod")
+    baseline(run_module, stg)
+    baseline(run_module, prod)
+    prod_before = history_versions(prod)
+    inventory = write_inventory(tmp_path, {"prod1": ("production", prod)})
+    extra = approval_vars()
+    extra.update({"supabase_staging_db_url": stg.url,
+                  "supabase_preflight_window_override_reason": "test run outside 02:00-04:00 UTC"})
+
+    run = run_playbook(tmp_path, "apply_production", inventory, extra)
+
+    assert run.rc != 0, run
+    failure = _only_line(run, "prod1: FAILED (preflight failed")
+    assert "promotion" in failure and "nothing applied" in failure
+    run_dir = [d for d in run.run_dirs() if os.path.basename(d).startswith("production_")][-1]
+    with open(os.path.join(run_dir, "prod1", "preflight.json")) as handle:
+        checks = dict((c["name"], c) for c in json.load(handle)["checks"])
+    assert checks["promotion"]["status"] == "fail" and NEW_VERSION in checks["promotion"]["detail"]
+    assert checks["maintenance_window"]["status"] in ("ok", "waived")
+    assert history_versions(prod) == prod_before
+    assert approvals(prod) == []
+    assert ":%s@" % stg.password not in run.output
