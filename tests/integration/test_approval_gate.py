@@ -1,0 +1,235 @@
+"""The approval gate with real ansible-playbook runs against real databases.
+
+Headless = stdin from /dev/null (what cron, CI and `ansible-playbook ... < /dev/null` look like);
+interactive = a pseudo-terminal driven with the stdlib `pty`, answering the prompt.
+"""
+import datetime
+import json
+import os
+import pty
+import select
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLAYBOOK = """
+- name: Gate
+  hosts: databases
+  gather_facts: false
+  roles:
+    - role: hotdash.supabase.approval
+      vars:
+        supabase_approval_gate: "{{ gate | default('apply_production') }}"
+        supabase_approval_versions: ["20251011000000", "20251012000000"]
+        supabase_approval_summary: "Apply 2 migrations"
+  tasks:
+    - name: Past the gate
+      ansible.builtin.debug:
+        msg: "PAST THE GATE {{ supabase_approval_record.mode }}"
+"""
+MARKERS = ("CI", "JOB_ID", "AWX_ISOLATED_DATA_DIR", "AWX_HOST", "TOWER_HOST", "GITHUB_ACTIONS", "GITLAB_CI",
+           "JENKINS_URL", "BUILD_ID")
+
+
+def iso(hours_ago=0.0):
+    moment = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=hours_ago)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def playbook_env():
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_FORCE_COLOR="0", PYTHONDONTWRITEBYTECODE="1")
+    for name in MARKERS:
+        env.pop(name, None)
+    return env
+
+
+@pytest.fixture
+def gate_run(make_db, tmp_path):
+    """Two databases in an inventory, a playbook using the approval role, and a runner for it."""
+    dbs = [make_db("gate"), make_db("gate")]
+    report_dir = tmp_path / "artifacts" / "production_20251019T020500Z"
+    inventory = {"databases": {"hosts": {"db%d" % i: {"supabase_db_url": d.url} for i, d in enumerate(dbs, 1)},
+                               "vars": {"ansible_connection": "local",
+                                        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                                        "supabase_environment": "production",
+                                        "supabase_report_dir": str(report_dir)}}}
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
+    (tmp_path / "gate.yml").write_text(PLAYBOOK)
+
+    def argv(**extra):
+        args = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", str(tmp_path / "inventory.json"),
+                str(tmp_path / "gate.yml")]
+        return args + (["-e", json.dumps(extra)] if extra else [])
+
+    def run(**extra):
+        return subprocess.run(argv(**extra), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env=playbook_env(), timeout=120, check=False)
+
+    run.argv = argv
+    run.dbs = dbs
+    run.report_dir = report_dir
+    return run
+
+
+def approvals(db):
+    if not db.table_exists("hotdash_audit.approvals"):
+        return []
+    return db.query("SELECT gate, environment, approver, mode, ticket, versions, run_id, host, reason "
+                    "FROM hotdash_audit.approvals ORDER BY id")
+
+
+def test_naive_pause_gate_approves_without_a_terminal(tmp_path):
+    """Why the gate exists: ansible.builtin.pause without a TTY continues with an empty answer."""
+    (tmp_path / "naive.yml").write_text(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.pause:\n        prompt: Apply to production? (yes/no)\n      register: answer\n"
+        "    - ansible.builtin.debug:\n        msg: 'NAIVE GATE PASSED with [{{ answer.user_input }}]'\n")
+    proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), str(tmp_path / "naive.yml")],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env=playbook_env(), timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout
+    assert "NAIVE GATE PASSED with []" in proc.stdout
+
+
+def test_headless_without_approval_fails_at_once_and_records_nothing(gate_run):
+    before = [db.schema_fingerprint() for db in gate_run.dbs]
+    proc = gate_run()
+    assert proc.returncode == 2, proc.stdout
+    assert "PAST THE GATE" not in proc.stdout
+    assert ("approval required for gate apply_production on production and this run has no terminal: pass "
+            "supabase_approval_approver, supabase_approval_ticket, supabase_approval_at") in proc.stdout
+    assert "Not waiting for response" not in proc.stdout
+    assert [db.schema_fingerprint() for db in gate_run.dbs] == before
+    assert not gate_run.report_dir.exists()
+
+
+def test_headless_with_approval_records_it_on_every_host_once(gate_run):
+    extra = dict(supabase_approval_approver="maria", supabase_approval_ticket="CHG-1042",
+                 supabase_approval_at=iso(2))
+    proc = gate_run(**extra)
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.count("PAST THE GATE headless") == 2
+    for number, db in enumerate(gate_run.dbs, 1):
+        assert approvals(db) == [("apply_production", "production", "maria", "headless", "CHG-1042",
+                                  ["20251011000000", "20251012000000"], "production_20251019T020500Z",
+                                  "db%d" % number, "Apply 2 migrations")]
+        assert db.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0
+    lines = (gate_run.report_dir / "approvals.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["host"] for line in lines) == ["db1", "db2"]
+    report = json.loads((gate_run.report_dir / "db1" / "approval.json").read_text())
+    assert report["checks"][0]["status"] == "ok" and "maria" in report["checks"][0]["detail"]
+    # the same approval again records nothing new
+    again = gate_run(**extra)
+    assert again.returncode == 0, again.stdout
+    assert "changed=0" in again.stdout and "changed=1" not in again.stdout
+    assert len(approvals(gate_run.dbs[0])) == 1
+    assert len((gate_run.report_dir / "approvals.jsonl").read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize("at, message", [
+    (iso(30), "hours old, older than supabase_approval_max_age_hours=24"),
+    (iso(-2), "is in the future"),
+])
+def test_stale_future_or_malformed_approval_is_refused(gate_run, at, message):
+    proc = gate_run(supabase_approval_approver="maria", supabase_approval_ticket="CHG-1", supabase_approval_at=at)
+    assert proc.returncode == 2 and message in proc.stdout, proc.stdout
+    assert "PAST THE GATE" not in proc.stdout
+    assert all(approvals(db) == [] for db in gate_run.dbs)
+
+
+def test_waiver_is_recorded_outside_production_and_refused_in_production(gate_run):
+    refused = gate_run(supabase_approval_mode="waiver", supabase_approval_waiver_reason="demo", gate="drift_resolution")
+    assert refused.returncode == 2
+    assert "a waiver is not allowed for gate drift_resolution on production" in refused.stdout
+    assert all(approvals(db) == [] for db in gate_run.dbs)
+    waived = gate_run(supabase_approval_mode="waiver", supabase_approval_waiver_reason="throwaway staging copy",
+                      gate="drift_resolution", supabase_environment="staging")
+    assert waived.returncode == 0, waived.stdout
+    rows = approvals(gate_run.dbs[1])
+    assert rows[0][1:4] == ("staging", os.environ.get("USER") or os.environ.get("LOGNAME") or rows[0][2], "waiver")
+    assert rows[0][8] == "throwaway staging copy"
+    report = json.loads((gate_run.report_dir / "db2" / "approval.json").read_text())
+    assert report["checks"][0]["status"] == "waived"
+
+
+def drive_pty(argv, answer, timeout=90):
+    """Run argv in a pseudo-terminal; type ``answer`` at the approval prompt; return (rc, output).
+
+    Ansible flushes pending input when its prompt starts reading, so the answer is typed once the
+    output is quiet after the prompt, and typed again (at most 3 times) if the play did not move on.
+    """
+    prompt = b"Approve apply_production on production?"
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the pty is its controlling terminal and stdin
+        try:
+            os.execve(argv[0], argv, playbook_env())
+        finally:
+            os._exit(127)
+    output, typed, last_typed, deadline = b"", 0, 0.0, time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _w, _x = select.select([fd], [], [], 0.3)
+            if ready:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not data:
+                    break
+                output += data
+                continue
+            after = output.split(prompt, 1)[1] if prompt in output else None
+            moved_on = after is not None and (b"TASK [" in after or b"ERROR" in after)
+            if after is not None and not moved_on and typed < 3 and time.monotonic() - last_typed > 2:
+                os.write(fd, answer.encode() + b"\r")
+                typed, last_typed = typed + 1, time.monotonic()
+    finally:
+        os.close(fd)
+    _pid, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), output.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("answer, passes", [("yes", True), ("no", False)])
+def test_interactive_prompt_accepts_only_yes(gate_run, answer, passes):
+    rc, out = drive_pty(gate_run.argv(supabase_approval_ticket="CHG-7"), answer)
+    assert "APPROVAL REQUIRED: apply_production" in out
+    assert "host(s)     : db1, db2" in out and "20251011000000, 20251012000000" in out and "Apply 2 migrations" in out
+    if passes:
+        assert rc == 0, out
+        row = approvals(gate_run.dbs[0])[0]
+        assert row[3] == "interactive" and row[4] == "CHG-7"
+        assert row[2] == (os.environ.get("USER") or os.environ.get("LOGNAME") or row[2])
+    else:
+        assert rc == 2, out
+        assert "only an explicit 'yes' approves" in out and "PAST THE GATE" not in out
+        assert all(approvals(db) == [] for db in gate_run.dbs)
+
+
+def test_forced_headless_does_not_prompt_on_a_terminal(gate_run):
+    rc, out = drive_pty(gate_run.argv(supabase_approval_mode="headless"), "yes", timeout=60)
+    assert rc == 2 and "APPROVAL REQUIRED" not in out
+    assert "supabase_approval_mode is headless" in out
+
+
+def test_approval_record_module_rejects_a_bad_record_without_touching_the_database(db, run_module):
+    result = run_module("approval_record", {"db_url": db.url, "inventory_host": "db1",
+                                            "record": {"gate": "apply_production", "mode": "headless"}})
+    assert result["failed"] and "\n" not in result["msg"]
+    assert result["msg"] == ("approval record lacks environment, approver, approved_at; pass the record the "
+                             "approval_gate action returned")
+    assert not db.table_exists("hotdash_audit.approvals")
+
+
+def test_approval_record_module_check_mode_writes_nothing(db, run_module, tmp_path):
+    record = {"gate": "drift_resolution", "environment": "staging", "approver": "maria",
+              "approved_at": "2025-10-19T02:05:00Z", "mode": "headless", "ticket": "CHG-1", "versions": ["1"]}
+    args = {"db_url": db.url, "inventory_host": "db1", "record": record, "run_id": "r1", "report_dir": str(tmp_path)}
+    planned = run_module("approval_record", args, check_mode=True)
+    assert planned["changed"] and planned["inserted"] and planned["approval_id"] is None
+    assert not db.table_exists("hotdash_audit.approvals") and not (tmp_path / "approvals.jsonl").exists()
+    done = run_module("approval_record", args)
+    assert done["changed"] and done["approval_id"] and done["appended"]
+    assert run_module("approval_record", args)["changed"] is False
