@@ -1,0 +1,73 @@
+"""The gate under ansible-runner, the way AWX launches jobs (ansible-playbook inside a pseudo-terminal)."""
+import datetime
+import json
+import os
+import shutil
+
+import ansible_runner
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLAYBOOK = """
+- name: Gate under ansible-runner
+  hosts: databases
+  gather_facts: false
+  roles:
+    - role: hotdash.supabase.approval
+      vars:
+        supabase_approval_versions: ["20251011000000"]
+  tasks:
+    - name: Past the gate
+      ansible.builtin.debug:
+        msg: PAST THE GATE
+"""
+
+
+def private_data_dir(tmp_path, db, extravars):
+    base = tmp_path / "runner"
+    (base / "project").mkdir(parents=True)
+    (base / "inventory").mkdir()
+    (base / "env").mkdir()
+    (base / "project" / "gate.yml").write_text(PLAYBOOK)
+    inventory = {"databases": {"hosts": {"prod1": {"supabase_db_url": db.url}},
+                               "vars": {"ansible_connection": "local",
+                                        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                                        "supabase_environment": "production",
+                                        "supabase_report_dir": str(tmp_path / "artifacts" / "production_run")}}}
+    (base / "inventory" / "hosts.json").write_text(json.dumps(inventory))
+    (base / "env" / "extravars").write_text(json.dumps(extravars))
+    (base / "env" / "envvars").write_text(json.dumps({
+        "ANSIBLE_COLLECTIONS_PATH": os.path.join(ROOT, ".build", "collections"),
+        "ANSIBLE_NOCOLOR": "1"}))
+    return str(base)
+
+
+def run(tmp_path, db, extravars, monkeypatch):
+    # ansible-runner finds ansible-playbook on PATH, like an execution environment does
+    monkeypatch.setenv("PATH", os.path.join(ROOT, ".venv", "bin") + os.pathsep + os.environ.get("PATH", ""))
+    for name in ("CI", "JOB_ID"):
+        monkeypatch.delenv(name, raising=False)
+    shutil.rmtree(str(tmp_path / "runner"), ignore_errors=True)
+    # timeout: a gate that waited for an answer would be killed here instead of hanging the suite
+    return ansible_runner.run(private_data_dir=private_data_dir(tmp_path, db, extravars), playbook="gate.yml",
+                              quiet=True, timeout=90)
+
+
+def test_runner_without_approval_fails_at_once(tmp_path, db, monkeypatch):
+    result = run(tmp_path, db, {}, monkeypatch)
+    out = result.stdout.read()
+    assert result.status == "failed" and result.rc == 2, out
+    assert "this run is automated (AWX_ISOLATED_DATA_DIR is set)" in out
+    assert "supabase_approval_approver, supabase_approval_ticket, supabase_approval_at" in out
+    assert "PAST THE GATE" not in out
+    assert not db.table_exists("hotdash_audit.approvals")
+
+
+def test_runner_with_approval_proceeds_and_records_it(tmp_path, db, monkeypatch):
+    at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    result = run(tmp_path, db, {"supabase_approval_approver": "awx-approver", "supabase_approval_ticket": "CHG-9",
+                                "supabase_approval_at": at}, monkeypatch)
+    out = result.stdout.read()
+    assert result.status == "successful", out
+    assert "PAST THE GATE" in out
+    assert db.query("SELECT approver, mode, ticket, host FROM hotdash_audit.approvals") == [
+        ("awx-approver", "headless", "CHG-9", "prod1")]
