@@ -13,9 +13,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_playbook_support import (BASELINE_VERSION, NEW_VERSION, add_migration, approval_vars, approvals, baseline,
                                    copy_example, history_versions, run_playbook, table_counts, write_inventory)  # noqa: E402
 
-ORPHAN_AGENT = "00000000-0000-0000-0000-00000000dead"
-
-
 def _only_line(run, needle):
     lines = [line for line in run.output.splitlines() if needle in line]
     assert lines, "%r not in output:\n%s" % (needle, run.output[-5000:])
@@ -87,11 +84,10 @@ def test_failing_migration_rolls_back_history_and_data(make_db, run_module, tmp_
 
 def test_verify_failure_rolls_back(make_db, run_module, tmp_path):
     project = copy_example(tmp_path)
-    # Applies cleanly but leaves an approval whose agent does not exist: the verify role's orphan check fails.
-    add_migration(project, "20251020090000", "import_external_approvals",
-                  "insert into public.agent_approvals (agent_id, action) values ('%s', 'imported from queue');\n"
-                  % ORPHAN_AGENT,
-                  down_sql="delete from public.agent_approvals where agent_id = '%s';\n" % ORPHAN_AGENT)
+    # Applies cleanly but switches row level security off: the verify role's RLS coverage check fails.
+    add_migration(project, "20251020090000", "facts_bulk_load",
+                  "alter table public.facts disable row level security;\n",
+                  down_sql="alter table public.facts enable row level security;\n")
     stg = make_db("stg")
     baseline(run_module, stg, project)
     history_before, counts_before = history_versions(stg), table_counts(stg)
@@ -101,10 +97,12 @@ def test_verify_failure_rolls_back(make_db, run_module, tmp_path):
 
     assert run.rc != 0, run
     failure = _only_line(run, "stg1: FAILED (verify failed")
-    assert "rolled back" in failure and "(succeeded)" in failure
+    assert "rls" in failure
+    assert "rolled back 20251020090000, %s (succeeded)" % NEW_VERSION in failure
     assert history_versions(stg) == history_before
     assert table_counts(stg) == counts_before
-    assert stg.scalar("SELECT count(*) FROM public.agent_approvals WHERE agent_id = %s", (ORPHAN_AGENT,)) == 0
+    assert stg.scalar("SELECT relrowsecurity FROM pg_class WHERE oid = 'public.facts'::regclass") is True
+    assert "rollback" in open(str(tmp_path / "feedback" / "data" / "feedback.md")).read().lower()
 
 
 def test_production_refused_while_staging_lacks_a_version(make_db, run_module, tmp_path):
