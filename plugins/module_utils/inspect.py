@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import re
 import shutil
 import tempfile
@@ -25,6 +26,7 @@ DEFAULT_REPORTS = ("locks", "blocking", "long-running-queries", "outliers", "db-
 REPORTS = DEFAULT_REPORTS + ("calls", "index-stats", "table-stats", "role-stats", "vacuum-stats", "bloat",
                              "replication-slots", "traffic-profile")
 _MISSING_SQLSTATE = re.compile(r"SQLSTATE (42P01|42883|3F000|42501|55000)")
+_TIMEOUT_SQLSTATE = "SQLSTATE 57014"
 _TEXT_LIMIT = 200
 
 
@@ -62,7 +64,24 @@ def classify_failure(result):
         return "connection", message
     if _MISSING_SQLSTATE.search(message):
         return "missing", message
+    if _TIMEOUT_SQLSTATE in message:
+        return "timeout", message
     return "other", message
+
+
+def with_statement_timeout(settings, seconds):
+    """A copy of ``settings`` whose sessions cancel statements after ``seconds`` (libpq ``options``).
+
+    ``inspect db db-stats`` sizes every table and so waits behind an ACCESS EXCLUSIVE lock (a migration holding
+    one, for example); without a timeout it would hang the run.
+    """
+    settings = copy.copy(settings)
+    settings.options = dict(settings.options)
+    if seconds and seconds > 0:
+        flag = "-c statement_timeout=%d" % int(seconds * 1000)
+        existing = settings.options.get("options")
+        settings.options["options"] = "%s %s" % (existing, flag) if existing else flag
+    return settings
 
 
 def shorten_rows(rows, secrets=()):
@@ -81,8 +100,10 @@ def shorten_rows(rows, secrets=()):
     return out
 
 
-def run_inspect(cli, settings, reports, timeout=None):
+def run_inspect(cli, settings, reports, timeout=None, statement_timeout=30):
     """Run each report; return ``{reports: {name: rows}, warnings: [...]}``.
+
+    A report cancelled by ``statement_timeout`` (seconds; it waited behind a lock) is a warning, like a missing source.
 
     Runs from a private temporary directory (never a shared path) so parallel hosts cannot collide.
     """
@@ -90,6 +111,7 @@ def run_inspect(cli, settings, reports, timeout=None):
     if timeout:
         cli.timeout = timeout
     secrets = settings.secrets()
+    settings = with_statement_timeout(settings, statement_timeout)
     results = {}
     warnings = []
     workdir = tempfile.mkdtemp(prefix="hotdash-inspect-")
@@ -104,8 +126,10 @@ def run_inspect(cli, settings, reports, timeout=None):
             if kind == "connection":
                 raise ConnectionFailed("supabase inspect db %s cannot connect to %s: %s"
                                        % (report, settings.describe(), reason), reports=results)
-            if kind == "missing":
-                warnings.append("%s: not available here (%s)" % (report, reason))
+            if kind in ("missing", "timeout"):
+                what = "not available here" if kind == "missing" else (
+                    "cancelled after %s s, probably waiting behind a lock" % statement_timeout)
+                warnings.append("%s: %s (%s)" % (report, what, reason))
                 results[report] = None
                 continue
             raise CliError("supabase inspect db %s failed (rc %d): %s" % (report, result.rc, reason), reports=results)

@@ -17,7 +17,8 @@ description:
     (blocked and long-running statements are warnings).
   - The password never reaches the CLI's command line; it gets it through E(PGPASSWORD).
   - A report that cannot run because what it reads is missing (C(outliers) needs C(pg_stat_statements) in schema
-    C(extensions)) is returned as C(null) with a warning; a connection failure fails the task.
+    C(extensions)), or that waited behind a lock for longer than O(statement_timeout), is returned as C(null) with a
+    warning; a connection failure fails the task.
   - Only reads the database.
 options:
   reports:
@@ -38,6 +39,13 @@ options:
     description: Seconds each report may run before the CLI is stopped.
     type: int
     default: 120
+  statement_timeout:
+    description:
+      - Seconds a report's query may run in the database before it is cancelled (C(statement_timeout)); C(0) means
+        no limit. C(db-stats) sizes every table and waits behind an C(ACCESS EXCLUSIVE) lock, so a cancelled report is
+        returned as C(null) with a warning instead of hanging the run.
+    type: float
+    default: 30
 extends_documentation_fragment:
   - hotdash.supabase.connection
   - hotdash.supabase.attributes
@@ -110,7 +118,7 @@ def body(module):
     settings = connection_settings(module)
     cli = SupabaseCli(params["cli_path"], timeout=params["cli_timeout"])
     version = cli.require_version(params["min_cli_version"])
-    outcome = run_inspect(cli, settings, reports)
+    outcome = run_inspect(cli, settings, reports, statement_timeout=params["statement_timeout"])
     for warning in outcome["warnings"]:
         module.warn(warning)
     return dict(changed=False, reports=outcome["reports"], unavailable=outcome["warnings"], cli_version=version,
@@ -123,6 +131,7 @@ def main():
         cli_path=dict(type="path"),
         min_cli_version=dict(type="str", default="2.48.3"),
         cli_timeout=dict(type="int", default=120),
+        statement_timeout=dict(type="float", default=30),
     ), needs_psycopg2=False, supports_check_mode=True)
     run_module(module, body)
 

@@ -35,7 +35,18 @@ def test_failures_are_classified():
     kind, reason = db_inspect.classify_failure(
         _failure("failed to connect to postgres: password authentication failed (SQLSTATE 28P01)", "DbConnectError"))
     assert kind == "connection"
-    assert db_inspect.classify_failure(_failure("ERROR: canceling statement (SQLSTATE 57014)"))[0] == "other"
+    assert db_inspect.classify_failure(
+        _failure("ERROR: canceling statement due to statement timeout (SQLSTATE 57014)"))[0] == "timeout"
+    assert db_inspect.classify_failure(_failure("ERROR: division by zero (SQLSTATE 22012)"))[0] == "other"
+
+
+def test_statement_timeout_goes_to_libpq_options_of_a_copy():
+    from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings
+    settings = ConnectionSettings.from_url("postgresql://u:p@h:5432/d?options=-c%20search_path%3Dx")
+    limited = db_inspect.with_statement_timeout(settings, 2.5)
+    assert limited.options["options"] == "-c search_path=x -c statement_timeout=2500"
+    assert settings.options["options"] == "-c search_path=x"
+    assert "options" not in db_inspect.with_statement_timeout(ConnectionSettings(), 0).options
 
 
 def test_statement_texts_are_one_line_bounded_and_redacted():
