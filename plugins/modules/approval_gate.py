@@ -107,6 +107,7 @@ attributes:
     support: none
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   platform:
+    support: full
     platforms: all
     description: Target OS/families that can be operated against.
 notes:
