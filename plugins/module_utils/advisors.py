@@ -86,8 +86,8 @@ def advisor_checks(findings, fail_level="error", warn_level="warn", allow=()):
         parts = []
         if open_items:
             label = {3: "ERROR", 2: "WARN"}.get(worst, "INFO")
-            parts.append("%d finding(s), worst %s: %s" % (len(open_items), label,
-                                                         ", ".join(objects[:8]) + (" ..." if len(objects) > 8 else "")))
+            listed = ", ".join(objects[:8]) + (" ..." if len(objects) > 8 else "")
+            parts.append("%d finding(s), worst %s: %s" % (len(open_items), label, listed))
         if waived:
             parts.append("allow-listed: %s" % ", ".join(finding_object(f) or "?" for f in waived))
         title = items[0].get("title") or lint

@@ -32,6 +32,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import
     validate_choice,
 )
 
+_SCENARIO_REMEDY = "a policy shows this role rows it must not see (or hides rows it must see); review the table's policies"
 _TABLES_SQL = """
 SELECT n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity,
        (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
@@ -120,8 +121,7 @@ def normalize_scenario(scenario):
     out = {"name": "rls scenario: %s" % name, "role": scenario.get("role"), "settings": settings, "claims": claims,
            "tables": tables, "expect_error": scenario.get("expect_error"),
            "severity": validate_choice(scenario.get("severity") or "fail", SEVERITIES, "scenario %r severity" % name),
-           "remedy": scenario.get("remedy") or "a policy shows this role rows it must not see (or hides rows it "
-                                                "must see); review the table's policies"}
+           "remedy": scenario.get("remedy") or _SCENARIO_REMEDY}
     if scenario.get("table"):
         out["query"] = sql.SQL("SELECT count(*) AS rows FROM {}").format(relation_identifier(scenario["table"]))
         out["counts_rows"] = True
@@ -179,4 +179,3 @@ def run_scenario(session, scenario):
 
     return session.run(name, body, tables=scenario["tables"], role=scenario["role"], settings=scenario["settings"],
                        claims=scenario["claims"], on_error=on_error)
-

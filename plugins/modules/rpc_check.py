@@ -19,11 +19,12 @@ description:
 options:
   functions:
     description:
-      - Each a dict with C(name) (the function, C(name) or C(schema.name); also the check name) and optionally
+      - >-
+        Each a dict with C(name) (the function, C(name) or C(schema.name); also the check name) and optionally
         C(function) (when the check name differs), C(args) (a list; a plain value is passed as a driver parameter,
-        C({sql: "now() - interval '7 days'"}) as an SQL expression, C({value: ..., type: timestamptz}) with a cast),
-        C(budget_ms), C(budget_status) (C(fail) or C(warn)), C(calls), C(expect) (as in M(hotdash.supabase.sql_check)),
-        C(expect_columns), C(role), C(claims), C(settings).
+        a dict with key C(sql) such as C(now() - interval '7 days') as an SQL expression, a dict with C(value) and
+        C(type) with a cast), C(budget_ms), C(budget_status) (C(fail) or C(warn)), C(calls), C(expect) (as in
+        M(hotdash.supabase.sql_check)), C(expect_columns), C(role), C(claims), C(settings).
       - A string is a function name called without arguments.
     type: list
     elements: raw

@@ -15,7 +15,7 @@ description:
   - Each check is a query with an expectation such as C(rows == 0), C(value <= 0.005) or C(not null), defined in
     O(checks) or in annotated SQL files (O(check_files), C(-- check:) / C(-- expect:) headers).
   - Orphan checks are declared from a foreign-key-like spec without writing SQL, for example
-    C(orphans: {table: agent_approvals, column: agent_id, references: agents.id}); the query uses C(NOT EXISTS)
+    an C(orphans) dict with C(table=agent_approvals), C(column=agent_id), C(references=agents.id); the query uses C(NOT EXISTS)
     (the runbook's C(NOT IN) finds nothing once the parent column holds a NULL) and a failure shows sample keys.
   - Every check runs in its own C(READ ONLY) transaction that is rolled back; a query must be one statement.
   - A check on a table that does not exist reports C(skipped) (C(table missing)) or C(fail), per O(on_missing_table).
@@ -33,7 +33,8 @@ options:
     default: []
   check_files:
     description:
-      - Annotated SQL files; C(-- check: <name>) starts a check, the C(-- expect:), C(-- tables:), C(-- severity:),
+      - >-
+        Annotated SQL files; C(-- check: <name>) starts a check, the C(-- expect:), C(-- tables:), C(-- severity:),
         C(-- remedy:) lines right under it annotate it, and the SQL up to the next C(-- check:) is its query.
     type: list
     elements: path
