@@ -89,7 +89,7 @@ def bench_apply(cluster, project, count):
             subprocess.run(["psql", "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1"] + settings.libpq_args()
                            + ["-f", os.path.join(project, "supabase", "migrations", name)],
                            check=True, env=env, stdout=subprocess.DEVNULL)
-    out["floor_s"], _ = timed(floor)
+    out["floor_s"], _result = timed(floor)
     # Native engine.
     url = fresh_db(cluster, "bench_native")
     settings = ConnectionSettings.from_url(url)
@@ -102,7 +102,7 @@ def bench_apply(cluster, project, count):
     argv = [CLI, "db", "push", "--yes", "--db-url", settings.url(with_password=False), "--output-format", "json"]
     out["cli_s"], proc = timed(lambda: subprocess.run(argv, cwd=project, env=cli_env(cluster["password"]),
                                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                                      stderr=subprocess.PIPE, text=True))
+                                                      stderr=subprocess.PIPE, text=True, check=False))
     if proc.returncode != 0:
         raise SystemExit("supabase db push failed: %s" % proc.stdout[-500:])
     return out
@@ -133,7 +133,7 @@ def bench_status(cluster, base, count):
     argv = [CLI, "migration", "list", "--db-url", settings.url(with_password=False), "--output-format", "json"]
     out["cli_list_s"], proc = timed(lambda: subprocess.run(argv, cwd=project, env=cli_env(cluster["password"]),
                                                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                                           stderr=subprocess.PIPE, text=True))
+                                                           stderr=subprocess.PIPE, text=True, check=False))
     if proc.returncode != 0:
         raise SystemExit("supabase migration list failed: %s" % proc.stdout[-500:])
     return out
@@ -169,7 +169,7 @@ def main(argv=None):
     ]
     figures.update(ratio_native_floor=round(ratio_floor, 3), ratio_native_cli=round(ratio_cli, 3),
                    ratio_status_cli=round(figures["status_s"] / figures["cli_list_s"], 3),
-                   targets={name: ok for name, ok in checks})
+                   targets=dict(checks))
     print("apply %d migrations:  native %.2f s | psql -1 -f floor %.2f s | supabase db push %.2f s"
           % (n_apply, figures["native_s"], figures["floor_s"], figures["cli_s"]))
     print("  native / floor = %.2f   native / cli = %.2f" % (ratio_floor, ratio_cli))

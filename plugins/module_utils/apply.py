@@ -423,7 +423,8 @@ def release_apply_lock(conn):
             cur.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
         if not conn.autocommit:
             conn.commit()
-    except Exception:  # pylint: disable=broad-except  (closing the connection releases it anyway)
+    # Closing the connection releases the lock anyway.
+    except Exception:  # pylint: disable=broad-except
         pass
 
 
@@ -695,7 +696,7 @@ def _apply_native(conn, local, planned, options, log, result):
         log.write("created %s" % HISTORY_QUALIFIED)
     for item in planned:
         log.write("applying %s (%d statement(s)%s)" % (item.filename, len(item.statements),
-                                                        "" if item.transactional else ", non-transactional parts"))
+                                                       "" if item.transactional else ", non-transactional parts"))
         applied = apply_one(conn, item, options, log)
         result["applied"].append(applied)
         log.write("applied %s in %d ms" % (item.filename, applied["duration_ms"]))
@@ -767,4 +768,3 @@ def _apply_with_cli(cli, conn, settings, local, planned, options, log, result):
     if missing:
         raise ApplyError("supabase db push exited 0 but did not record %s in the history; check the log %s"
                          % (_first(missing), log.path))
-

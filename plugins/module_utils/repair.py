@@ -97,7 +97,7 @@ def dump_schema(settings, schemas, pg_dump="pg_dump", timeout=600):
     env = settings.child_env(dict(os.environ))
     try:
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              env=env, timeout=timeout)
+                              env=env, timeout=timeout, check=False)
     except OSError as exc:
         raise RepairError("cannot run %s for the baseline: %s; install the PostgreSQL client" % (pg_dump, exc.strerror))
     except subprocess.TimeoutExpired:
@@ -159,8 +159,8 @@ def run_repair(settings, project_dir, request, check_mode=False, diff=False):
         if diff:
             result["diff"] = diffs
         result["summary"] = "%s: %d change(s)%s" % (request.state, sum(1 for a in result["actions"]
-                                                                      if a["action"] != "unchanged"),
-                                                   " (check mode)" if check_mode else "")
+                                                                       if a["action"] != "unchanged"),
+                                                    " (check mode)" if check_mode else "")
         return result
     finally:
         release_apply_lock(conn)

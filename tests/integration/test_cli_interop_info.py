@@ -92,7 +92,7 @@ def _corpus(seed, count):
               "\u00e9", "\ufeff", "1", "a", "select 1", "''", "'a;b'", "$$a;b$$", "/* c; */", "-- c;\n", "(1;2)",
               "\x85", "\u2028", "\xa0"]
     rng = random.Random(seed)
-    return ["".join(rng.choice(tokens) for _ in range(rng.randint(1, 40))) for _ in range(count)]
+    return ["".join(rng.choice(tokens) for _attempt in range(rng.randint(1, 40))) for _attempt in range(count)]
 
 
 def test_generated_corpus_agrees_with_cli_repair(cli_runner, db, tmp_path):

@@ -3,11 +3,10 @@ import threading
 import time
 
 import psycopg2
-import pytest
 
 
 def _wait_for(db, sql, params=None, tries=200):
-    for _ in range(tries):
+    for _attempt in range(tries):
         if db.scalar(sql, params):
             return True
         time.sleep(0.05)

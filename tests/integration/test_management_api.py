@@ -3,8 +3,6 @@ import os
 import subprocess
 import sys
 import time
-import json
-import urllib.request
 
 import pytest
 
@@ -35,7 +33,7 @@ def test_restore_pitr_then_wait_for_active_healthy(fake_api):
     assert fake_api.projects[REF].restores == [target]
     project = api.wait_for_status(REF, "ACTIVE_HEALTHY", timeout=60, interval=5)
     assert project["statuses_seen"] == ["RESTORING", "ACTIVE_HEALTHY"] and sleeps == [5]
-    assert all(auth == "Bearer sbp_tok" for _, _, auth in fake_api.requests)
+    assert all(auth == "Bearer sbp_tok" for _method, _path, auth in fake_api.requests)
 
 
 def test_retries_on_503_and_429_with_backoff(fake_api):
@@ -56,7 +54,7 @@ def test_gives_up_after_retries_with_one_line(fake_api):
 
 def test_restore_failed_status_stops_waiting(fake_api):
     fake_api.projects[REF].status = "RESTORE_FAILED"
-    api, _ = client(fake_api)
+    api, _unused = client(fake_api)
     with pytest.raises(ManagementApiError) as err:
         api.wait_for_status(REF, "ACTIVE_HEALTHY", timeout=60, interval=1)
     assert "RESTORE_FAILED" in str(err.value) and "cannot succeed" in str(err.value)
@@ -73,7 +71,7 @@ def test_wait_times_out(fake_api):
 
 
 def test_401_and_unreachable_never_show_the_token(fake_api):
-    api, _ = client(fake_api, token="sbp_secret_value")
+    api, _unused = client(fake_api, token="sbp_secret_value")
     with pytest.raises(ManagementApiError) as err:
         api.project(REF)
     assert "401" in str(err.value) and "sbp_secret_value" not in str(err.value)
@@ -85,7 +83,7 @@ def test_401_and_unreachable_never_show_the_token(fake_api):
 
 def test_restore_refused_without_pitr(fake_api):
     fake_api.projects[REF].pitr_enabled = False
-    api, _ = client(fake_api)
+    api, _unused = client(fake_api)
     with pytest.raises(ManagementApiError) as err:
         api.restore_pitr(REF, int(time.time()))
     assert "400" in str(err.value) and "PITR is not enabled" in str(err.value)

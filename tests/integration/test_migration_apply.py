@@ -2,7 +2,6 @@
 import os
 import threading
 
-import psycopg2
 import pytest
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.apply import (
@@ -29,7 +28,7 @@ def args(db, project, tmp_path, **extra):
 def three(project):
     write(project, "20251011000000_facts.sql", "create table facts (id bigint primary key, project text);\n")
     write(project, "20251012000000_seed.sql", "-- seed one row\ninsert into facts values (1, 'occ');\n"
-                                               "create function f() returns int language sql as $$ select 1; $$;\n")
+          "create function f() returns int language sql as $$ select 1; $$;\n")
     write(project, "20251013000000_idx.sql", "create index facts_project on facts (project);")
 
 
@@ -163,7 +162,7 @@ def test_non_transactional_isolated(db, project, tmp_path, run_module):
 
 def test_isolated_failure_reports_partial_and_writes_no_history(db, project, tmp_path, run_module):
     write(project, "20251011000000_x.sql", "create table x (id int);\ncreate index concurrently x_id on x (id);\n"
-                                          "create table x (id int);")
+          "create table x (id int);")
     result = run_module("migration_apply", args(db, project, tmp_path, non_transactional="isolate"))
     assert result["failed"] and "PARTIALLY" in result["msg"] and result["partial"] is True
     assert result["changed"] is True and db.history() == {}

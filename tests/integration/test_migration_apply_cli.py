@@ -11,7 +11,7 @@ def write(project, filename, text):
 def files(project):
     write(project, "20251011000000_facts.sql", "create table facts (id bigint primary key, project text);\n")
     write(project, "20251012000000_seed.sql", "-- seed\ninsert into facts values (1, 'occ');\n"
-                                               "create function f() returns int language sql as $$ select 1; $$;\n")
+          "create function f() returns int language sql as $$ select 1; $$;\n")
 
 
 def cli_args(db, project, tmp_path, supabase_cli, **extra):
@@ -30,7 +30,7 @@ def test_native_apply_then_cli_sees_everything_applied(db, project, tmp_path, ru
     import json
     rows = json.loads(listed.stdout)["migrations"]
     assert [(r["local"], r["remote"]) for r in rows] == [("20251011000000", "20251011000000"),
-                                                          ("20251012000000", "20251012000000")]
+                                                         ("20251012000000", "20251012000000")]
     push = cli_runner(["db", "push", "--dry-run", "--db-url", db.url, "--yes", "--output-format", "json"], cwd=project)
     data = json.loads(push.stdout)
     assert data["upToDate"] is True and data["migrations"] == []

@@ -33,7 +33,7 @@ def test_reviewed_waiver_comment_clears_the_rule_but_a_bare_one_does_not(project
     assert by_name(result)["lint"]["status"] == "ok" and "1 waived" in by_name(result)["lint"]["detail"]
     assert [f["waiver_reason"] for f in result["findings"] if f["waived"]] == ["200 rows, reviewed by maria CHG-9"]
     bare = write(project, "20251019000001_idx.sql", "-- hotdash:lint-waive require-concurrent-index-creation\n"
-                                                     "CREATE INDEX IF NOT EXISTS t_b ON public.agents (b);\n")
+                 "CREATE INDEX IF NOT EXISTS t_b ON public.agents (b);\n")
     unreviewed = run_module("migration_lint", dict(files=[bare], environment="production"))
     assert by_name(unreviewed)["lint"]["status"] == "fail" and unreviewed["unreviewed_waivers"]
 

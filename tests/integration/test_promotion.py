@@ -60,7 +60,7 @@ def args(prod, staging, project, **extra):
 
 
 def test_production_passes_when_staging_has_identical_statements_and_exercise(prod_and_staging, project,
-                                                                                run_module):
+                                                                              run_module):
     prod, staging = prod_and_staging
     record(staging, M1, M2, M3)
     exercise(staging, [M3[0]])
@@ -144,4 +144,5 @@ def test_bad_inputs_are_one_line_errors(db, project, run_module):
     assert result["failed"] is True and "migrations directory not found" in result["msg"] and "\n" not in result["msg"]
     bad_url = run_module("migration_readiness_info", dict(db.connection_args(), project_dir=str(project),
                                                           staging_db_url="mysql://u:pw@h/db"))
-    assert bad_url["failed"] is True and bad_url["msg"].startswith("staging_db_url: must be a ") and "scheme 'mysql'" in bad_url["msg"] and ":pw@" not in bad_url["msg"]
+    assert bad_url["failed"] is True and bad_url["msg"].startswith(
+        "staging_db_url: must be a ") and "scheme 'mysql'" in bad_url["msg"] and ":pw@" not in bad_url["msg"]
