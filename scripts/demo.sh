@@ -38,9 +38,9 @@ chmod 600 "$DEMO_DIR/cluster.json.tmp"
 mv "$DEMO_DIR/cluster.json.tmp" "$DEMO_DIR/cluster.json"
 
 step "2/5 production has been running: migrations up to $BASELINE and the seed in both databases"
-"$ROOT/.venv/bin/ansible" databases -i "$ROOT/inventories/local" -o -m hotdash.supabase.migration_apply \
+"$ROOT/.venv/bin/ansible" databases -i "$ROOT/inventories/local" -m hotdash.supabase.migration_apply \
   -a "db_url={{ supabase_db_url }} project_dir={{ supabase_project_dir }} target_version=$BASELINE environment={{ supabase_environment }} log_path={{ supabase_artifacts_dir | dirname }}/demo_baseline_{{ inventory_hostname }}.log" \
-  </dev/null | sed -E 's/^([^|]*\| [A-Z]+).*"summary": "([^"]*)".*/\1: \2/'
+  </dev/null | awk '/ => \{/ {host=$1; state=$3} /"(summary|msg)":/ {sub(/^ *"(summary|msg)": /, ""); print host ": " state " " $0}'
 for db in hotdash_staging hotdash_production; do
   "$PY" - "$DEMO_DIR/cluster.json" "$db" "$ROOT/examples/hotdash/supabase/seed.sql" <<'PYEOF'
 import json, sys
@@ -68,7 +68,7 @@ hour=$(date -u +%H)
 window=()
 if [ "$hour" != 02 ] && [ "$hour" != 03 ]; then
   # Recorded in the preflight report as WAIVED with this reason; never a silent skip.
-  window=(-e '{"supabase_preflight_waivers": {"maintenance_window": "demo on throwaway local databases, run outside the 02:00-04:00 UTC window on purpose"}}')
+  window=(-e '{"supabase_preflight_window_override_reason": "demo on throwaway local databases, run outside the 02:00-04:00 UTC window on purpose"}')
 fi
 "${PLAYBOOK[@]}" playbooks/apply_production.yml "${approval[@]}" "${window[@]}" </dev/null
 

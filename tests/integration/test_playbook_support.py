@@ -116,7 +116,7 @@ class PlaybookRun(object):
         return "PlaybookRun(rc=%d)\n%s" % (self.rc, self.output[-6000:])
 
 
-def run_playbook(tmp_path, playbook, inventory, extra_vars=None, timeout=600, collection_name=False):
+def run_playbook(tmp_path, playbook, inventory, extra_vars=None, timeout=600, collection_name=False, env_extra=None):
     """Run ansible-playbook headless (stdin /dev/null). ``playbook`` is a file under playbooks/ or, with
     ``collection_name``, the collection playbook name (hotdash.supabase.<name>)."""
     merged = dict(FAST_VARS)
@@ -130,6 +130,7 @@ def run_playbook(tmp_path, playbook, inventory, extra_vars=None, timeout=600, co
                ANSIBLE_FORCE_COLOR="0", PY_COLORS="0", SUPABASE_CLI=SUPABASE_CLI, SUPABASE_TELEMETRY_DISABLED="1",
                DO_NOT_TRACK="1", ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
                PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    env.update(env_extra or {})
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
                            target, "-e", "@" + str(vars_file)],
                           cwd=str(tmp_path), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
