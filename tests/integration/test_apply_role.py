@@ -1,0 +1,101 @@
+"""The apply role through ansible-playbook against real PostgreSQL: check mode, apply, second run, failure export."""
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLE = os.path.join(ROOT, "examples", "hotdash")
+
+PLAYBOOK = """
+- name: Apply role under test
+  hosts: db1
+  gather_facts: false
+  roles:
+    - role: hotdash.supabase.apply
+  post_tasks:
+    - name: Keep what the role exported
+      check_mode: false
+      ansible.builtin.copy:
+        dest: "{{ supabase_report_dir }}/exported.json"
+        mode: "0600"
+        content: "{{ {'applied': supabase_apply_applied, 'planned': supabase_apply_planned,
+                      'log': supabase_apply_log_path, 'failed': supabase_apply_failed,
+                      'error': supabase_apply_error} | to_json }}"
+"""
+
+
+def play(tmp_path, db_url, project, check=False, **extra):
+    (tmp_path / "site.yml").write_text(PLAYBOOK)
+    (tmp_path / "hosts").write_text("db1 ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
+    variables = dict(supabase_db_url=db_url, supabase_project_dir=str(project),
+                     supabase_report_dir=str(tmp_path / "run"), supabase_environment="staging")
+    variables.update(extra)
+    (tmp_path / "vars.json").write_text(json.dumps(variables))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"))
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(tmp_path / "hosts"),
+            str(tmp_path / "site.yml"), "-e", "@" + str(tmp_path / "vars.json")] + (["--check"] if check else [])
+    proc = subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=300, check=False)
+    exported = tmp_path / "run" / "exported.json"
+    data = json.loads(exported.read_text()) if exported.exists() else None
+    if exported.exists():
+        exported.unlink()
+    return proc, data
+
+
+def role_changed(output):
+    """Tasks of the role reported as changed (the test's own copy task is not counted)."""
+    lines = output.splitlines()
+    changed = []
+    for index, line in enumerate(lines):
+        if line.startswith("TASK [hotdash.supabase.apply : "):
+            status = next((x for x in lines[index + 1:] if x.strip()), "")
+            if status.startswith("changed:"):
+                changed.append(line)
+    return changed
+
+
+def test_check_mode_lists_then_apply_then_nothing_changes(db, tmp_path):
+    proc, data = play(tmp_path, db.url, EXAMPLE, check=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "pending on db1: 6 migration(s)" in proc.stdout
+    assert data["planned"][0] == "20251011090000" and len(data["planned"]) == 6
+    assert data["applied"] == [] and data["failed"] is False
+    assert db.history() == {}
+
+    proc, data = play(tmp_path, db.url, EXAMPLE)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert len(role_changed(proc.stdout)) == 1
+    assert len(data["applied"]) == 6 and sorted(db.history()) == data["applied"]
+    assert os.path.basename(data["log"]).startswith("staging_migration_apply_")
+    assert os.path.dirname(data["log"]) == str(tmp_path / "run" / "db1")
+    report = json.loads((tmp_path / "run" / "db1" / "apply.json").read_text())
+    assert report["summary"]["passed"]
+    assert db.password not in proc.stdout.replace("postgres@", "").replace("postgres:", "")
+
+    proc, data = play(tmp_path, db.url, EXAMPLE)
+    assert proc.returncode == 0 and role_changed(proc.stdout) == []
+    assert data["applied"] == [] and data["log"] is None
+
+
+def test_an_apply_error_is_exported_or_fails_the_play(db, tmp_path):
+    project = tmp_path / "project"
+    (project / "supabase" / "migrations").mkdir(parents=True)
+    (project / "supabase" / "migrations" / "20250101000001_ok.sql").write_text("create table public.a (id int);\n")
+    (project / "supabase" / "migrations" / "20250101000002_bad.sql").write_text("create table public.a (id int);\n")
+
+    proc, data = play(tmp_path, db.url, project, supabase_apply_fail_on_error=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert data["failed"] is True and data["applied"] == ["20250101000001"]
+    assert "20250101000002_bad.sql" in data["error"] and "already exists" in data["error"]
+    assert "\n" not in data["error"]
+    report = json.loads((tmp_path / "run" / "db1" / "apply.json").read_text())
+    assert report["summary"]["failed_checks"] == ["apply"]
+    assert sorted(db.history()) == ["20250101000001"]
+
+    proc, data = play(tmp_path, db.url, project)
+    assert proc.returncode != 0
+    assert "migration apply failed on db1: migration 20250101000002_bad.sql" in proc.stdout
+    assert data is None  # the play stopped in the role
