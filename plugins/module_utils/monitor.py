@@ -606,8 +606,8 @@ def summary_markdown(title, outcome, options, chart_file=None):
     if slow:
         out += ["| P95 ms | mean ms | calls | statement |", "| --- | --- | --- | --- |"]
         for s in slow:
-            out.append("| %.1f | %.1f | %d | `%s` |" % (s["p95_ms"], s["mean_ms"], s["calls"],
-                                                       s["query"].replace("|", "\\|").replace("`", "'")))
+            text = s["query"].replace("|", "\\|").replace("`", "'")
+            out.append("| %.1f | %.1f | %d | `%s` |" % (s["p95_ms"], s["mean_ms"], s["calls"], text))
     else:
         out.append("None.")
     out += ["", "## Largest tables", ""]
