@@ -128,7 +128,7 @@ def set_read_only(conn, dbname, state, terminate_sessions=False, check_mode=Fals
     writable_session(conn)
     with conn.cursor() as cur:
         if not database_exists(cur, dbname):
-            raise InvalidInput("database %s does not exist; set database to the name of the database to hold "
+            raise InvalidInput("database %s does not exist; set target_db to the name of the database to hold "
                                "read-only" % dbname)
         before, since = current_state(cur, dbname)
         result = dict(changed=False, database=dbname, state=state, previous_state=before, queries=[],

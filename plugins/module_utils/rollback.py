@@ -438,8 +438,8 @@ def run_pitr(options, log, result, api=None):
                                   interval=options.poll_interval)
     result["pitr"] = dict(project_ref=options.project_ref, request=dict(recovery_time_target_unix=target),
                           statuses_seen=project.get("statuses_seen", []), requests_made=api.requests_made)
-    log.write("project %s is %s (seen: %s)" % (options.project_ref, project.get("status"),
-                                              " -> ".join(project.get("statuses_seen", []))))
+    seen = " -> ".join(project.get("statuses_seen", []))
+    log.write("project %s is %s (seen: %s)" % (options.project_ref, project.get("status"), seen))
 
 
 # -- orchestration --------------------------------------------------------------------------------------------------
@@ -540,8 +540,8 @@ def run_rollback(settings, options, check_mode=False, api=None):
         if options.trigger:
             log.write("triggered automatically: %s" % json.dumps(options.trigger, sort_keys=True, default=str))
         before = take_snapshot(conn, options.count_tables, options.schemas)
-        log.write("before: history newest %s; counts %s" % (before["history"][-1] if before["history"] else "none",
-                                                           json.dumps(before["counts"], sort_keys=True)))
+        newest = before["history"][-1] if before["history"] else "none"
+        log.write("before: history newest %s; counts %s" % (newest, json.dumps(before["counts"], sort_keys=True)))
         try:
             _execute(conn, settings, options, plan, log, result, api)
         except (SupabaseError, psycopg2.Error) as exc:

@@ -28,7 +28,7 @@ options:
     type: str
     required: true
     choices: ['on', 'off']
-  database:
+  target_db:
     description:
       - The database to change. Defaults to the database of the connection.
     type: str
@@ -66,7 +66,7 @@ EXAMPLES = r'''
 - name: Re-enable writes
   hotdash.supabase.db_read_only:
     db_url: "{{ supabase_db_url }}"
-    database: hotdash
+    target_db: hotdash
     state: "off"
 '''
 
@@ -121,7 +121,7 @@ def body(module):
     settings = connection_settings(module)
     conn = connect(settings, application_name="hotdash.supabase db_read_only", autocommit=True)
     try:
-        result = set_read_only(conn, params["database"] or settings.dbname, params["state"],
+        result = set_read_only(conn, params["target_db"] or settings.dbname, params["state"],
                                terminate_sessions=params["terminate_sessions"], check_mode=module.check_mode)
     finally:
         conn.close()
@@ -133,7 +133,7 @@ def body(module):
 def main():
     module = new_module(dict(
         state=dict(type="str", required=True, choices=["on", "off"]),
-        database=dict(type="str"),
+        target_db=dict(type="str"),
         terminate_sessions=dict(type="bool", default=False),
     ), supports_check_mode=True)
     run_module(module, body)

@@ -18,7 +18,7 @@ description:
     transaction together with deleting the version's row from C(supabase_migrations.schema_migrations), so
     C(supabase migration list) shows it as not applied. With O(rollback_script) it runs the runbook's single
     script instead, in one transaction with the history rows of the versions its header names
-    (C(-- reverts: 20251019090000, 20251015090000)).
+    (see O(rollback_script)).
   - C(logical_restore) restores the custom-format dump the preflight took (O(backup_path)) into the O(schemas) and
     the history schema, in one transaction, and checks the row counts of O(count_tables) and the history against
     what the dump holds.
@@ -27,7 +27,7 @@ description:
   - C(staging_reset) (only when O(environment) is C(staging) or C(local)) drops the objects of O(schemas) and every
     history row, then re-applies the migrations up to the target with the native apply engine, and loads
     O(seed_path) when given. C(supabase db reset) (Docker) and C(supabase migration down) are never used.
-  - Verification after every strategy; the history equals the target state, the O(count_tables) that existed can
+  - Verification after every strategy checks that the history equals the target state, the O(count_tables) that existed can
     be read, their row counts did not drop, and tables that had row level security still have it.
   - Each rollback appends a log C(<log_dir>/<environment>_rollback_<UTC timestamp>.log) and records a row in
     C(hotdash_audit.rollback_exercises) of the database (also when it fails), which the production preflight reads
@@ -57,8 +57,8 @@ options:
   rollback_script:
     description:
       - One script reverting several versions (runbook C(scripts/rollback_migrations_<date>.sql)) for
-        O(strategy=down_scripts). Its header names the versions it reverts in lines such as
-        C(-- reverts: 20251019090000, 20251015090000).
+        O(strategy=down_scripts).
+      - 'Its header names the versions it reverts, in lines such as C(-- reverts: 20251019090000, 20251015090000).'
     type: path
   backup_path:
     description: The C(pg_dump -Fc) file to restore for O(strategy=logical_restore) (the preflight's backup).
@@ -102,8 +102,8 @@ options:
     type: path
   trigger:
     description:
-      - Set when the rollback was triggered automatically, e.g. C({reason: verify failed, evidence: {...}});
-        the reason and evidence go into the log and the audit row.
+      - "Set when the rollback was triggered automatically, e.g. C({reason: verify failed, evidence: {...}});
+        the reason and evidence go into the log and the audit row."
     type: dict
   run_id:
     description: Identifier of the run, stored with the audit row.

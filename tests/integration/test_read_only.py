@@ -70,7 +70,7 @@ def test_terminates_sessions_started_before_and_reports_them(probe_db, run_modul
 
 def test_unknown_database_is_one_line_and_changes_nothing(probe_db, run_module):
     db = probe_db
-    result = run_module("db_read_only", dict(db_url=db.url, state="on", database="no_such_db"))
+    result = run_module("db_read_only", dict(db_url=db.url, state="on", target_db="no_such_db"))
     assert result["failed"] and "\n" not in result["msg"] and "Traceback" not in result["msg"]
     assert result["msg"].startswith("database no_such_db does not exist")
     _write(db)

@@ -108,11 +108,10 @@ def test_rollback_script_with_header_reverts_two_versions(db, hotdash, tmp_path,
     seeded(run_module, db, hotdash)
     script = hotdash / "scripts" / "rollback_migrations_20251019.sql"
     script.parent.mkdir()
+    downs = hotdash / "supabase" / "rollbacks"
     script.write_text("-- reverts: 20251019090000, 20251015090000\n"
-                      + open(str(hotdash / "supabase" / "rollbacks" / ("%s_segment_churn_and_tile_queries.down.sql"
-                                                                         % RELEASE))).read()
-                      + open(str(hotdash / "supabase" / "rollbacks" / ("%s_dashboard_rpc_functions.down.sql"
-                                                                         % PREVIOUS))).read())
+                      + (downs / ("%s_segment_churn_and_tile_queries.down.sql" % RELEASE)).read_text()
+                      + (downs / ("%s_dashboard_rpc_functions.down.sql" % PREVIOUS)).read_text())
     result = run_module("migration_rollback", rollback_args(db, tmp_path, strategy="down_scripts",
                                                             project_dir=str(hotdash), rollback_script=str(script)))
     assert not result.get("failed"), result
