@@ -97,3 +97,18 @@ def test_production_without_trigger_or_approval_fails_closed(db, tmp_path, run_m
         "Ask for the production rollback approval")[1]
     assert "Roll back, verify, log and record the exercise" not in proc.stdout
     assert RELEASE in db.history() and db.table_exists("public.dashboard_tiles")
+
+
+def test_production_with_headless_approval_rolls_back_and_records_both(db, tmp_path, run_module):
+    import datetime
+    prepared(db, run_module, tmp_path)
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    proc = run_playbook(tmp_path, base_vars(db, tmp_path, supabase_environment="production",
+                                            supabase_rollback_strategy="down_scripts",
+                                            supabase_approval_approver="manager@hotdash", supabase_approval_ticket="CHG-42",
+                                            supabase_approval_at=now))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert exports(proc)["reverted"] == [RELEASE]
+    assert db.query("SELECT gate, approver, versions FROM hotdash_audit.approvals") == [
+        ("production_rollback", "manager@hotdash", [RELEASE])]
+    assert db.query("SELECT trigger, succeeded FROM hotdash_audit.rollback_exercises") == [(None, True)]
