@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import os
 import tempfile
 
@@ -44,7 +45,7 @@ def _panel(ax, xs, ys, color, ylabel, limits, runs=()):
         ax.axvspan(run["start"], run["end"], color=_RED, alpha=0.12)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
-    finite = [y for y in ys if y == y]
+    finite = [y for y in ys if not math.isnan(y)]
     top = max(finite + [limit[0] for limit in limits] + [0.0])
     ax.set_ylim(0, top * 1.25 if top > 0 else 1.0)
     if limits:

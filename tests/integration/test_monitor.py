@@ -125,8 +125,8 @@ def test_fail_on_breach_fails_with_one_line_and_keeps_the_files(app_db, run_modu
 
 
 def test_one_sample_reads_connections_statements_tables_and_history(app_db, run_module, tmp_path):
-    for _ in range(3):
-        app_db.execute("SELECT pg_sleep(0.06)")
+    for attempt in range(3):
+        app_db.execute("SELECT pg_sleep(%s)", (0.06 + attempt / 1000.0,))
     result = watch(run_module, app_db, tmp_path, window=0, interval=5, p95_budget_ms=50, breach_on=["p95"], sustain=0)
     assert not result.get("failed"), result.get("msg")
     assert len(result["samples"]) == 1
