@@ -33,7 +33,7 @@ extends_documentation_fragment:
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 author:
-  - HotDash data team
+  - HotDash data team (@hotdash-data)
 '''
 
 EXAMPLES = r'''

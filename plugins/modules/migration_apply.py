@@ -124,7 +124,7 @@ attributes:
   diff_mode:
     support: none
 author:
-  - HotDash data team
+  - HotDash data team (@hotdash-data)
 '''
 
 EXAMPLES = r'''

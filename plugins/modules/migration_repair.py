@@ -78,7 +78,7 @@ attributes:
     details:
       - History rows before and after, and the content of files written.
 author:
-  - HotDash data team
+  - HotDash data team (@hotdash-data)
 '''
 
 EXAMPLES = r'''
