@@ -319,14 +319,21 @@ def load_directory(path):
     return LocalDirectory(migrations_dir, migrations, skipped, project_dir=project_dir)
 
 
-def find_down_script(project_dir, version):
-    """Path of ``supabase/rollbacks/<version>_<name>.down.sql`` for this version, or None.
-
-    Raises MigrationDirectoryError when several down scripts claim the version.
-    """
+def default_rollback_dir(project_dir):
+    """``<project>/supabase/rollbacks`` for a project dir or a migrations dir (where down scripts live)."""
     migrations_dir, project = resolve_migrations_dir(project_dir)
     base = project if project is not None else os.path.dirname(os.path.dirname(migrations_dir))
-    rollback_dir = os.path.join(base, ROLLBACK_DIR)
+    return os.path.join(base, ROLLBACK_DIR)
+
+
+def find_down_script(project_dir, version, rollback_dir=None):
+    """Path of ``<rollback_dir>/<version>_<name>.down.sql`` for this version, or None.
+
+    ``rollback_dir`` defaults to ``<project>/supabase/rollbacks``. Raises MigrationDirectoryError when
+    several down scripts claim the version.
+    """
+    if rollback_dir is None:
+        rollback_dir = default_rollback_dir(project_dir)
     if not os.path.isdir(rollback_dir):
         return None
     prefix = "%s_" % version

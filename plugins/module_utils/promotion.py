@@ -6,9 +6,10 @@
 - ``drift`` (P0): no remote-only versions, no duplicate local versions, no applied migration whose file changed.
 - ``naming``: 14-digit ``YYYYMMDDHHMMSS`` versions; fails in production by default, warns elsewhere.
 - ``order``: every pending version is newer than the newest applied one, unless out-of-order is allowed.
-- ``rollback``: each pending migration has a rollback under the chosen strategy; production also needs a
-  successful rollback exercise on staging covering the pending versions (``hotdash_audit.rollback_exercises``
-  in the staging database, written by the rollback role).
+- ``rollback``: each pending migration has a rollback under the chosen strategy, named as the rollback role
+  names it (``rollback.STRATEGIES``, or ``none``); production also needs a successful rollback exercise on
+  staging covering the pending versions (``hotdash_audit.rollback_exercises`` in the staging database,
+  written by the rollback role).
 - ``promotion``: production only applies what staging already has, with identical statements (staging's
   ``supabase_migrations.schema_migrations``): the runbook's "only proceed if staging apply completed
   successfully", made checkable.
@@ -24,15 +25,15 @@ import os
 from ansible_collections.hotdash.supabase.plugins.module_utils import audit
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import (DOWN_SUFFIX, default_rollback_dir,
+                                                                                  find_down_script, version_sort_key)
+from ansible_collections.hotdash.supabase.plugins.module_utils.rollback import (RESET_ENVIRONMENTS, STRATEGIES,
+                                                                                parse_reverts_header, read_script)
 from ansible_collections.hotdash.supabase.plugins.module_utils.server_checks import make_check, severity_status
 
-ROLLBACK_STRATEGIES = ("down_scripts", "script", "backup", "pitr", "none")
-DOWN_SUFFIX = ".down.sql"
-
-
-def _version_key(version):
-    from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import version_sort_key
-    return version_sort_key(version)
+# The rollback role's strategies, plus "none" (no rollback chosen: the check fails while anything is pending).
+ROLLBACK_STRATEGIES = STRATEGIES + ("none",)
+_VALID_STRATEGIES = "down_scripts, logical_restore, supabase_pitr or staging_reset (staging/local only)"
 
 
 def _names(items, limit=5):
@@ -85,9 +86,9 @@ def naming_check(local, environment, severity="auto"):
 
 
 def order_check(pending_versions, applied_versions, allow_out_of_order=False):
-    applied = sorted(applied_versions, key=_version_key)
+    applied = sorted(applied_versions, key=version_sort_key)
     newest = applied[-1] if applied else None
-    late = [v for v in pending_versions if newest is not None and _version_key(v) <= _version_key(newest)]
+    late = [v for v in pending_versions if newest is not None and version_sort_key(v) <= version_sort_key(newest)]
     data = {"newest_applied": newest, "out_of_order": late, "allow_out_of_order": bool(allow_out_of_order)}
     if not late:
         return make_check("order", "ok", "%d pending version(s) all newer than the newest applied (%s)" % (
@@ -101,20 +102,34 @@ def order_check(pending_versions, applied_versions, allow_out_of_order=False):
                       "(supabase db push --include-all)" % newest, data=data)
 
 
-def down_script(rollback_dir, version):
-    """``<rollback_dir>/<version>_*.down.sql`` or None; InvalidInput when several claim the version."""
-    if not rollback_dir or not os.path.isdir(rollback_dir):
-        return None
-    found = sorted(n for n in os.listdir(rollback_dir) if n.startswith(version + "_") and n.endswith(DOWN_SUFFIX))
-    if len(found) > 1:
-        raise InvalidInput("several down scripts for version %s in %s: %s; keep one" % (
-            version, rollback_dir, ", ".join(found)))
-    return os.path.join(rollback_dir, found[0]) if found else None
+def rollback_script_problem(path, pending_versions):
+    """Why the runbook's single rollback script cannot revert ``pending_versions`` (None when it can).
+
+    The rollback role runs it with the history rows of the versions its ``-- reverts:`` header names, and
+    refuses a script whose header misses a version it is asked to revert; the preflight checks the same.
+    """
+    if not os.path.isfile(path):
+        return "rollback script %s not found" % path
+    try:
+        listed = parse_reverts_header(read_script(path, "rollback script")[0])
+    except InvalidInput as exc:
+        return str(exc)
+    if not listed:
+        return "rollback script %s names no versions in a '-- reverts:' header" % path
+    missing = [v for v in pending_versions if v not in listed]
+    if missing:
+        return "rollback script %s does not revert %s (its header names %s)" % (path, _names(missing), _names(listed))
+    return None
 
 
 def rollback_check(pending_versions, strategy, environment, rollback_dir=None, rollback_script=None,
                    backup_path=None, pitr_enabled=False, exercises=None, require_exercise=None):
-    """Is each pending migration covered by a rollback, and (production) was it exercised on staging?"""
+    """Is each pending migration covered by a rollback, and (production) was it exercised on staging?
+
+    ``strategy`` is one the rollback role runs (down_scripts, logical_restore, supabase_pitr, staging_reset), or
+    ``none``. With ``down_scripts``, ``rollback_script`` (the runbook's ``scripts/rollback_migrations_<date>.sql``)
+    replaces the per-version down scripts in ``rollback_dir``.
+    """
     if strategy not in ROLLBACK_STRATEGIES:
         raise InvalidInput("rollback strategy %r is not one of %s" % (strategy, ", ".join(ROLLBACK_STRATEGIES)))
     if require_exercise is None:
@@ -125,11 +140,19 @@ def rollback_check(pending_versions, strategy, environment, rollback_dir=None, r
     problems, remedy = [], ""
     if strategy == "none":
         problems.append("no rollback strategy chosen")
-        remedy = "choose supabase_preflight_rollback_strategy: down_scripts, script, backup or pitr"
+        remedy = "choose supabase_preflight_rollback_strategy (default: supabase_rollback_strategy): %s" \
+                 % _VALID_STRATEGIES
+    elif strategy == "down_scripts" and rollback_script:
+        data["rollback_script"] = rollback_script
+        problem = rollback_script_problem(rollback_script, pending_versions)
+        if problem:
+            problems.append(problem)
+            remedy = "write the rollback script (runbook: scripts/rollback_migrations_<date>.sql) with a header " \
+                     "line '-- reverts: <version>, ...' naming every pending version"
     elif strategy == "down_scripts":
         scripts, missing = {}, []
         for version in pending_versions:
-            path = down_script(rollback_dir, version)
+            path = find_down_script(None, version, rollback_dir=rollback_dir) if rollback_dir else None
             if path:
                 scripts[version] = path
             else:
@@ -139,21 +162,20 @@ def rollback_check(pending_versions, strategy, environment, rollback_dir=None, r
             problems.append("no down script in %s for %s" % (rollback_dir, _names(missing)))
             remedy = "write %s/<version>_<name>%s for each (kept out of supabase/migrations so the CLI never " \
                      "applies it)" % (rollback_dir, DOWN_SUFFIX)
-    elif strategy == "script":
-        data["script"] = rollback_script
-        if not rollback_script or not os.path.isfile(rollback_script):
-            problems.append("rollback script %s not found" % rollback_script)
-            remedy = "write the rollback script (runbook: scripts/rollback_migrations_<date>.sql)"
-    elif strategy == "backup":
+    elif strategy == "logical_restore":
         data["backup_path"] = backup_path
         if not backup_path or not os.path.isfile(backup_path):
             problems.append("no fresh logical backup to restore (%s)" % (backup_path or "none taken"))
             remedy = "use the backup check with provider pg_dump so a verified dump is taken before the apply"
-    elif strategy == "pitr":
+    elif strategy == "supabase_pitr":
         data["pitr_enabled"] = bool(pitr_enabled)
         if not pitr_enabled:
             problems.append("point-in-time recovery is not enabled on the Supabase project")
             remedy = "enable the PITR add-on, or choose another rollback strategy"
+    elif strategy == "staging_reset" and environment not in RESET_ENVIRONMENTS:
+        problems.append("staging_reset drops and re-creates the schema, which the rollback role allows only in %s, "
+                        "not in %s" % (" or ".join(RESET_ENVIRONMENTS), environment))
+        remedy = "choose down_scripts, logical_restore or supabase_pitr for %s" % environment
     exercise = None
     if require_exercise and not problems:
         exercise = audit.covered_by_exercise(exercises or [], pending_versions)
@@ -225,8 +247,7 @@ def readiness(settings, project_dir, environment, staging_settings=None, rollbac
     pending_versions = [m.version for m in pending]
     applied_versions = [r.version for r in remote]
     if rollback_dir is None:
-        base = local.project_dir or os.path.dirname(os.path.dirname(local.path))
-        rollback_dir = os.path.join(base, "supabase", "rollbacks")
+        rollback_dir = default_rollback_dir(project_dir)
     if promotion_gate_enabled is None:
         promotion_gate_enabled = environment == "production"
     if require_exercise is None:
@@ -271,6 +292,6 @@ def readiness(settings, project_dir, environment, staging_settings=None, rollbac
     facts = {"pending": pending_versions,
              "pending_files": [m.path for m in pending],
              "applied_count": len(applied_versions),
-             "newest_applied": sorted(applied_versions, key=_version_key)[-1] if applied_versions else None,
+             "newest_applied": sorted(applied_versions, key=version_sort_key)[-1] if applied_versions else None,
              "migrations_dir": local.path, "rollback_dir": rollback_dir}
     return checks, facts

@@ -38,23 +38,30 @@ options:
     type: str
   rollback_strategy:
     description:
-      - How pending migrations are rolled back. C(down_scripts) needs C(<rollback_dir>/<version>_<name>.down.sql) per
-        pending version; C(script) needs O(rollback_script); C(backup) needs O(backup_path) (a verified dump taken by
-        M(hotdash.supabase.backup)); C(pitr) needs O(pitr_enabled); C(none) always fails.
+      - How pending migrations would be rolled back; the names are the strategies of
+        M(hotdash.supabase.migration_rollback) and the rollback role.
+      - C(down_scripts) needs C(<rollback_dir>/<version>_<name>.down.sql) per pending version or, with
+        O(rollback_script), one script whose C(-- reverts:) header names every pending version.
+      - C(logical_restore) needs O(backup_path) (a verified dump taken by M(hotdash.supabase.backup)).
+      - C(supabase_pitr) needs O(pitr_enabled).
+      - C(staging_reset) is allowed only when O(environment) is C(staging) or C(local).
+      - C(none) fails while anything is pending.
     type: str
     default: down_scripts
-    choices: [down_scripts, script, backup, pitr, none]
+    choices: [down_scripts, logical_restore, supabase_pitr, staging_reset, none]
   rollback_dir:
     description: Where down scripts live. Defaults to C(<project_dir>/supabase/rollbacks).
     type: path
   rollback_script:
-    description: The rollback script (strategy C(script)).
+    description:
+      - The runbook's single rollback script (C(scripts/rollback_migrations_<date>.sql)) used instead of per-version
+        down scripts (strategy C(down_scripts)).
     type: path
   backup_path:
-    description: The fresh logical backup (strategy C(backup)).
+    description: The fresh logical backup (strategy C(logical_restore)).
     type: path
   pitr_enabled:
-    description: Whether point-in-time recovery is enabled (strategy C(pitr)), from M(hotdash.supabase.backup).
+    description: Whether point-in-time recovery is enabled (strategy C(supabase_pitr)), from M(hotdash.supabase.backup).
     type: bool
     default: false
   allow_out_of_order:
@@ -131,7 +138,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
                                                                                       run_module)
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
-from ansible_collections.hotdash.supabase.plugins.module_utils.promotion import readiness
+from ansible_collections.hotdash.supabase.plugins.module_utils.promotion import ROLLBACK_STRATEGIES, readiness
 from ansible_collections.hotdash.supabase.plugins.module_utils.server_checks import apply_waivers
 
 
@@ -162,8 +169,7 @@ def main():
         project_dir=dict(type="path", required=True),
         environment=dict(type="str", default="staging"),
         staging_db_url=dict(type="str", no_log=True),
-        rollback_strategy=dict(type="str", default="down_scripts",
-                               choices=["down_scripts", "script", "backup", "pitr", "none"]),
+        rollback_strategy=dict(type="str", default="down_scripts", choices=list(ROLLBACK_STRATEGIES)),
         rollback_dir=dict(type="path"),
         rollback_script=dict(type="path"),
         backup_path=dict(type="path"),

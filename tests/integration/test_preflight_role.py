@@ -78,3 +78,24 @@ def test_check_mode_runs_every_check_and_writes_no_backup(db, tmp_path, supabase
     assert len(doc["checks"]) == 14
     assert dict((c["name"], c["status"]) for c in doc["checks"])["backup"] == "skipped"
     assert not os.path.exists(str(tmp_path / "artifacts" / "backups"))
+
+
+def test_rollback_strategy_defaults_to_the_rollback_roles_choice(db, tmp_path):
+    quick = dict(supabase_preflight_skip=["backup", "cli", "lint", "health", "window"])
+    proc = run_playbook(tmp_path, base_vars(db, tmp_path, supabase_rollback_strategy="supabase_pitr", **quick))
+    assert proc.returncode != 0
+    rollback = dict((c["name"], c) for c in report(tmp_path)["checks"])["rollback"]
+    assert rollback["status"] == "fail" and rollback["data"]["strategy"] == "supabase_pitr"
+    assert "point-in-time recovery is not enabled" in rollback["detail"]
+    # Empty (the rollback role's default) picks the environment's strategy, as the rollback role does.
+    proc = run_playbook(tmp_path, base_vars(db, tmp_path, supabase_rollback_strategy="",
+                                            supabase_rollback_strategy_by_environment={"staging": "staging_reset"},
+                                            **quick))
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    rollback = dict((c["name"], c) for c in report(tmp_path)["checks"])["rollback"]
+    assert rollback["status"] == "ok" and rollback["data"]["strategy"] == "staging_reset"
+    # An explicit preflight strategy wins.
+    proc = run_playbook(tmp_path, base_vars(db, tmp_path, supabase_rollback_strategy="supabase_pitr",
+                                            supabase_preflight_rollback_strategy="down_scripts", **quick))
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert dict((c["name"], c) for c in report(tmp_path)["checks"])["rollback"]["data"]["strategy"] == "down_scripts"

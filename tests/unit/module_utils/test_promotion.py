@@ -51,19 +51,51 @@ def test_rollback_down_scripts_and_exercise(tmp_path):
 def test_rollback_other_strategies(tmp_path):
     dump = tmp_path / "db.dump"
     dump.write_text("x")
-    assert promotion.rollback_check(["1"], "backup", "staging", backup_path=str(dump))["status"] == "ok"
-    assert promotion.rollback_check(["1"], "backup", "staging")["status"] == "fail"
-    assert promotion.rollback_check(["1"], "pitr", "staging", pitr_enabled=True)["status"] == "ok"
-    assert promotion.rollback_check(["1"], "pitr", "staging")["status"] == "fail"
-    assert promotion.rollback_check(["1"], "script", "staging", rollback_script=str(dump))["status"] == "ok"
+    assert promotion.rollback_check(["1"], "logical_restore", "staging", backup_path=str(dump))["status"] == "ok"
+    assert promotion.rollback_check(["1"], "logical_restore", "staging")["status"] == "fail"
+    assert promotion.rollback_check(["1"], "supabase_pitr", "staging", pitr_enabled=True)["status"] == "ok"
+    assert promotion.rollback_check(["1"], "supabase_pitr", "staging")["status"] == "fail"
     assert promotion.rollback_check(["1"], "none", "staging")["status"] == "fail"
     assert promotion.rollback_check([], "none", "production")["status"] == "ok"
     with pytest.raises(InvalidInput):
         promotion.rollback_check(["1"], "magic", "staging")
 
 
+@pytest.mark.parametrize("old_name", ["script", "backup", "pitr"])
+def test_only_the_rollback_roles_strategy_names_are_accepted(old_name):
+    assert promotion.ROLLBACK_STRATEGIES == ("down_scripts", "logical_restore", "supabase_pitr", "staging_reset", "none")
+    with pytest.raises(InvalidInput, match="not one of down_scripts, logical_restore, supabase_pitr"):
+        promotion.rollback_check(["1"], old_name, "staging")
+
+
+def test_staging_reset_only_for_staging_and_local():
+    assert promotion.rollback_check(["1"], "staging_reset", "staging")["status"] == "ok"
+    assert promotion.rollback_check(["1"], "staging_reset", "local")["status"] == "ok"
+    prod = promotion.rollback_check(["1"], "staging_reset", "production",
+                                    exercises=[{"succeeded": True, "versions": ["1"]}])
+    assert prod["status"] == "fail" and "only in staging or local, not in production" in prod["detail"]
+    assert "down_scripts, logical_restore or supabase_pitr" in prod["remedy"]
+
+
+def test_down_scripts_with_the_runbooks_single_rollback_script(tmp_path):
+    script = tmp_path / "rollback_migrations_20251019.sql"
+    script.write_text("-- reverts: 20251019000000, 20251015000000\nDROP TABLE x;\n")
+    ok = promotion.rollback_check(["20251015000000", "20251019000000"], "down_scripts", "staging",
+                                  rollback_dir=str(tmp_path / "none"), rollback_script=str(script))
+    assert ok["status"] == "ok" and ok["data"]["rollback_script"] == str(script)
+    short = promotion.rollback_check(["20251019000000", "20251020000000"], "down_scripts", "staging",
+                                     rollback_script=str(script))
+    assert short["status"] == "fail" and "does not revert 20251020000000" in short["detail"]
+    assert "-- reverts:" in short["remedy"]
+    script.write_text("DROP TABLE x;\n")
+    headless = promotion.rollback_check(["20251019000000"], "down_scripts", "staging", rollback_script=str(script))
+    assert headless["status"] == "fail" and "names no versions" in headless["detail"]
+    missing = promotion.rollback_check(["1"], "down_scripts", "staging", rollback_script=str(tmp_path / "nope.sql"))
+    assert missing["status"] == "fail" and "not found" in missing["detail"]
+
+
 def test_two_down_scripts_for_one_version_is_an_error(tmp_path):
     (tmp_path / "1_a.down.sql").write_text("")
     (tmp_path / "1_b.down.sql").write_text("")
     with pytest.raises(InvalidInput):
-        promotion.down_script(str(tmp_path), "1")
+        promotion.rollback_check(["1"], "down_scripts", "staging", rollback_dir=str(tmp_path))
