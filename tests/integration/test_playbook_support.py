@@ -74,6 +74,7 @@ def write_inventory(tmp_path, hosts, group_vars=None, project=EXAMPLE):
         "ansible_python_interpreter": sys.executable,
         "supabase_project_dir": project,
         "supabase_verify_config_file": os.path.join(project, "verify.yml"),
+        "supabase_preflight_verify_files": ["supabase/rls_tests.sql", "docs/runbooks/data_integrity_checks.sql"],
         "supabase_artifacts_dir": str(tmp_path / "artifacts" / "data"),
         "supabase_backup_dir": str(tmp_path / "artifacts" / "backups"),
         "supabase_cli_path": SUPABASE_CLI,
@@ -112,8 +113,12 @@ class PlaybookRun(object):
         base = self.tmp_path / "artifacts" / "data"
         return sorted(str(p) for p in base.iterdir()) if base.is_dir() else []
 
+    def errors(self):
+        return [line for line in self.output.splitlines() if line.startswith(("fatal:", "[ERROR]", "ERROR!"))]
+
     def __repr__(self):
-        return "PlaybookRun(rc=%d)\n%s" % (self.rc, self.output[-6000:])
+        # Errors first: pytest shortens long reprs in the middle.
+        return "PlaybookRun(rc=%d) errors: %s\n%s" % (self.rc, " | ".join(self.errors())[:3000], self.output[-3000:])
 
 
 def run_playbook(tmp_path, playbook, inventory, extra_vars=None, timeout=600, collection_name=False, env_extra=None):
