@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The audit trail kept in the target database, in its own schema (never ``public``).
 
-``hotdash_audit.approvals`` records every approval or waiver (who, when, what, which ticket);
+``hotdash_audit.approvals`` records every approval or waiver (who, when, what, which ticket, and the
+checklist the person acknowledged);
 ``hotdash_audit.rollback_exercises`` records each rollback that ran, so the production preflight
 can require that the same versions were rolled back successfully on staging first. Living in the
 database (not only in a job's artifacts) means AWX jobs, which start with empty directories, still
@@ -30,7 +31,8 @@ _DDL = [
         reason text,
         versions text[] NOT NULL DEFAULT '{}',
         run_id text,
-        host text
+        host text,
+        acknowledgements jsonb NOT NULL DEFAULT '{}'
     )""",
     """CREATE TABLE IF NOT EXISTS hotdash_audit.rollback_exercises (
         id bigserial PRIMARY KEY,
@@ -46,20 +48,38 @@ _DDL = [
     )""",
 ]
 
+# Columns added after the first release: a database that already has the audit schema gets them here.
+_UPGRADES = [
+    "ALTER TABLE hotdash_audit.approvals ADD COLUMN IF NOT EXISTS acknowledgements jsonb NOT NULL DEFAULT '{}'",
+]
+
 APPROVAL_COLUMNS = ("gate", "environment", "approver", "approved_at", "mode", "ticket", "reason", "versions",
-                    "run_id", "host")
+                    "run_id", "host", "acknowledgements")
 EXERCISE_COLUMNS = ("environment", "strategy", "versions", "succeeded", "trigger", "detail", "run_id", "host")
 
 
 def ensure_audit_schema(cur):
-    """Create the audit schema and tables when missing (idempotent)."""
+    """Create the audit schema and tables when missing, add columns missing from older ones (idempotent).
+
+    Returns False, having only read the catalog, when everything is there already.
+    """
     cur.execute("SELECT to_regclass('hotdash_audit.approvals') IS NOT NULL"
-                " AND to_regclass('hotdash_audit.rollback_exercises') IS NOT NULL")
-    if cur.fetchone()[0]:
+                " AND to_regclass('hotdash_audit.rollback_exercises') IS NOT NULL,"
+                " EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('hotdash_audit.approvals')"
+                " AND attname = 'acknowledgements' AND NOT attisdropped)")
+    tables, upgraded = cur.fetchone()
+    if tables and upgraded:
         return False
-    for statement in _DDL:
+    for statement in ([] if tables else _DDL) + _UPGRADES:
         cur.execute(statement)
     return True
+
+
+def approval_columns(cur):
+    """Column names of hotdash_audit.approvals (empty when the table does not exist)."""
+    cur.execute("SELECT attname FROM pg_attribute WHERE attrelid = to_regclass('hotdash_audit.approvals')"
+                " AND attnum > 0 AND NOT attisdropped ORDER BY attnum")
+    return [row[0] for row in cur.fetchall()]
 
 
 def _insert(cur, table, columns, values):
@@ -73,9 +93,14 @@ def _insert(cur, table, columns, values):
 
 
 def record_approval(cur, **values):
-    """Insert one approval row; ``values`` keys are APPROVAL_COLUMNS. Returns the new id."""
+    """Insert one approval row; ``values`` keys are APPROVAL_COLUMNS. Returns the new id.
+
+    ``acknowledgements`` is a dict (checklist item name -> value), stored as jsonb.
+    """
+    from psycopg2.extras import Json
     ensure_audit_schema(cur)
     values.setdefault("versions", [])
+    values["acknowledgements"] = Json(dict(values.get("acknowledgements") or {}))
     return _insert(cur, "approvals", APPROVAL_COLUMNS, values)
 
 
@@ -101,10 +126,14 @@ def rollback_exercises(cur, environment=None, succeeded=True):
 
 
 def approvals(cur, gate=None, environment=None):
-    """Recorded approvals (newest first) as dicts; [] when the audit schema does not exist."""
-    cur.execute("SELECT to_regclass('hotdash_audit.approvals') IS NOT NULL")
-    if not cur.fetchone()[0]:
+    """Recorded approvals (newest first) as dicts; [] when the audit schema does not exist.
+
+    ``acknowledgements`` is a dict; ``{}`` for a table not upgraded yet (what the column's default gives).
+    """
+    columns = approval_columns(cur)
+    if not columns:
         return []
+    acknowledgements = "acknowledgements" if "acknowledgements" in columns else "'{}'::jsonb AS acknowledgements"
     where, params = ["true"], []
     if gate:
         where.append("gate = %s")
@@ -113,7 +142,8 @@ def approvals(cur, gate=None, environment=None):
         where.append("environment = %s")
         params.append(environment)
     cur.execute("SELECT id, gate, environment, approver, approved_at, recorded_at, mode, ticket, reason, versions, "
-                "run_id, host FROM hotdash_audit.approvals WHERE " + " AND ".join(where) + " ORDER BY id DESC", params)
+                "run_id, host, " + acknowledgements + " FROM hotdash_audit.approvals WHERE " + " AND ".join(where)
+                + " ORDER BY id DESC", params)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row)) for row in cur.fetchall()]
 
