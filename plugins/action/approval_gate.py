@@ -14,6 +14,10 @@ Runs on the controller only (nothing is sent to the host). How it decides who is
    the foreground. If it is not, Ansible raises ``AnsiblePromptNoninteractive`` and the gate falls back
    to the headless check (``mode: auto``) or fails (``mode: interactive``). ``ansible.builtin.pause``
    swallows that exception and continues with an empty answer; this gate never does.
+
+A gate may require a checklist of acknowledgements (``required_acknowledgements``): on a terminal each
+item is asked before the final ``yes``; headless, the answers come in ``acknowledgements`` (name -> value)
+and every missing or invalid one is named at once. A waiver waives the checklist with the approval.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -45,6 +49,8 @@ ARGUMENT_SPEC = dict(
     waiver_reason=dict(type="str"),
     protected_environments=dict(type="list", elements="str", default=["production"]),
     run_id=dict(type="str"),
+    required_acknowledgements=dict(type="list", elements="dict", default=[]),
+    acknowledgements=dict(type="dict", default={}),
 )
 
 
@@ -70,18 +76,20 @@ class ActionModule(ActionBase):
         del validation
         result["changed"] = False
         try:
-            record = self._decide(args)
+            checklist = approval.normalize_checklist(args["required_acknowledgements"])
+            record = self._decide(args, checklist)
         except SupabaseError as exc:
             result.update(exc.result)
             result["failed"] = True
             result["msg"] = str(exc)
             return result
         result["record"] = record
+        result["checks"] = approval.acknowledgement_checks(checklist, record["acknowledgements"])
         result["msg"] = "gate %s on %s approved by %s (%s)" % (record["gate"], record["environment"],
                                                               record["approver"], record["mode"])
         return result
 
-    def _decide(self, args):
+    def _decide(self, args, checklist):
         gate, environment, mode = args["gate"], args["environment"], args["mode"]
         approval.validate_gate(gate, mode)
         common = dict(versions=args["versions"], summary=args["summary"] or None, hosts=args["hosts"],
@@ -93,30 +101,39 @@ class ActionModule(ActionBase):
         if mode == "auto":
             marker = approval.automation_marker(os.environ)
             if marker:
-                return self._headless(args, common, "this run is automated (%s is set)" % marker)
+                return self._headless(args, checklist, common, "this run is automated (%s is set)" % marker)
         if mode == "headless":
-            return self._headless(args, common, "supabase_approval_mode is headless")
-        text = approval.prompt_text(gate, environment, args["hosts"], args["versions"], args["summary"])
+            return self._headless(args, checklist, common, "supabase_approval_mode is headless")
+        text = approval.prompt_text(gate, environment, args["hosts"], args["versions"], args["summary"], checklist)
+        acknowledged = {}
         try:
-            answer = display.prompt_until("\n%s\nApprove %s on %s? " % (text, gate, environment), private=False)
+            # The first question carries the whole text: it is also where a run without a terminal is detected.
+            header = "\n%s\n" % text
+            for number, item in enumerate(checklist, 1):
+                answer = display.prompt_until(header + approval.acknowledgement_prompt(item, number, len(checklist)),
+                                              private=False)
+                header = ""
+                acknowledged[item["name"]] = approval.check_acknowledgement_answer(item, answer, gate, environment)
+            answer = display.prompt_until("%sApprove %s on %s? " % (header, gate, environment), private=False)
         except AnsiblePromptNoninteractive:
             if mode == "interactive":
                 raise approval.ApprovalRefused(
                     "supabase_approval_mode is interactive but the controller's stdin is not a terminal; run "
                     "ansible-playbook from a terminal or pass %s with supabase_approval_mode=headless"
-                    % ", ".join(approval.HEADLESS_VARIABLES), gate=gate, environment=environment)
-            return self._headless(args, common, "this run has no terminal")
+                    % ", ".join(approval.HEADLESS_VARIABLES + ((approval.ACKNOWLEDGEMENTS_VARIABLE,) if checklist else ())),
+                    gate=gate, environment=environment)
+            return self._headless(args, checklist, common, "this run has no terminal")
         except AnsiblePromptInterrupt:
             raise approval.ApprovalRefused("gate %s on %s was not approved: the prompt was interrupted"
                                            % (gate, environment), gate=gate, environment=environment)
         approval.check_answer(answer, gate, environment)
         return approval.build_record(gate, environment, args["approver"] or controller_user(), approval.utc_now(),
-                                     "interactive", ticket=args["ticket"], **common)
+                                     "interactive", ticket=args["ticket"], acknowledgements=acknowledged, **common)
 
     @staticmethod
-    def _headless(args, common, reason):
-        approver, ticket, approved_at = approval.check_headless(
+    def _headless(args, checklist, common, reason):
+        approver, ticket, approved_at, acknowledged = approval.check_headless_approval(
             args["gate"], args["environment"], args["approver"], args["ticket"], args["approved_at"],
-            args["max_age_hours"], reason=reason)
+            args["max_age_hours"], checklist=checklist, acknowledgements=args["acknowledgements"], reason=reason)
         return approval.build_record(args["gate"], args["environment"], approver, approved_at, "headless",
-                                     ticket=ticket, **common)
+                                     ticket=ticket, acknowledgements=acknowledged, **common)

@@ -27,6 +27,11 @@ description:
     C(BUILD_ID) as headless.
   - Unlike M(ansible.builtin.pause), which continues with an empty answer when stdin is not interactive, this
     gate fails closed.
+  - O(required_acknowledgements) adds a checklist of human steps (the runbook's "DevOps notified 24 hours in
+    advance", "Incident response team on standby"...). On a terminal every question is listed and asked, one by
+    one, before the final C(yes); a missing or invalid answer refuses. Without a terminal the answers come from
+    O(acknowledgements); every missing or invalid one is named at once in one line, and nothing waits. The
+    answers are part of the returned C(record).
   - It only decides; M(hotdash.supabase.approval_record) writes the returned C(record) to each database and to
     the run's C(approvals.jsonl). The role C(hotdash.supabase.approval) does both.
 options:
@@ -88,6 +93,24 @@ options:
   run_id:
     description: Identifier of the run, copied into the record.
     type: str
+  required_acknowledgements:
+    description:
+      - Checklist the approver acknowledges. Each item is a dict with C(name) (lower-case identifier, the key of
+        the answer), C(question) (shown to the person), optional C(type) and, for a timestamp, C(min_age_hours).
+      - C(type=confirm) (the default) needs C(yes) on a terminal and V(true) in O(acknowledgements).
+      - C(type=timestamp) needs an ISO 8601 time that is not in the future and, with C(min_age_hours), at least that
+        many hours before now (for example C(24) for "DevOps notified 24 hours in advance").
+      - C(type=text) needs a non-empty answer, for example the incident commander's name.
+      - A waiver (O(mode=waiver)) waives the checklist along with the approval.
+    type: list
+    elements: dict
+    default: []
+  acknowledgements:
+    description:
+      - Answers to O(required_acknowledgements) for runs without a terminal, name -> value (V(true), an ISO 8601
+        timestamp, or text). Ignored when the gate asks on a terminal.
+    type: dict
+    default: {}
 attributes:
   action:
     support: full
@@ -135,6 +158,28 @@ EXAMPLES = r'''
 
 # Headless (AWX, CI): ansible-playbook ... -e supabase_approval_approver=maria
 #   -e supabase_approval_ticket=CHG-1042 -e supabase_approval_at=2025-10-19T02:05:00Z
+
+- name: Production window with the runbook's pre-flight checklist acknowledged
+  hotdash.supabase.approval_gate:
+    gate: apply_production
+    environment: production
+    hosts: "{{ ansible_play_hosts }}"
+    required_acknowledgements:
+      - name: devops_notified_at
+        question: DevOps notified 24 hours in advance (when?)
+        type: timestamp
+        min_age_hours: 24
+      - name: incident_commander
+        question: Incident response team on standby (incident commander's name)
+        type: text
+      - name: rollback_criteria_defined
+        question: Rollback decision criteria defined
+    acknowledgements: "{{ supabase_approval_acknowledgements | default({}) }}"
+    approver: "{{ supabase_approval_approver | default(omit) }}"
+    ticket: "{{ supabase_approval_ticket | default(omit) }}"
+    approved_at: "{{ supabase_approval_at | default(omit) }}"
+  run_once: true
+  register: gate
 '''
 
 RETURN = r'''
@@ -144,7 +189,28 @@ record:
   type: dict
   sample: {"gate": "apply_production", "environment": "production", "approver": "maria",
            "approved_at": "2025-10-19T02:05:00Z", "mode": "headless", "ticket": "CHG-1042", "reason": null,
-           "versions": ["20251011000000"], "summary": "Apply 3 migrations", "hosts": ["prod-eu"], "run_id": null}
+           "versions": ["20251011000000"], "summary": "Apply 3 migrations", "hosts": ["prod-eu"], "run_id": null,
+           "acknowledgements": {"devops_notified_at": "2025-10-18T01:00:00Z", "incident_commander": "Ana",
+                                "rollback_criteria_defined": true}}
+checks:
+  description:
+    - One report check per acknowledged checklist item (the shape M(hotdash.supabase.check_report) takes).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"name": "acknowledged incident_commander", "status": "ok", "remedy": "",
+            "detail": "Incident response team on standby (incident commander's name): Ana"}]
+acknowledgements_missing:
+  description: Names of the required acknowledgements that were not passed (headless refusal).
+  returned: when the gate refused because acknowledgements were missing or invalid
+  type: list
+  elements: str
+  sample: ["incident_commander"]
+acknowledgements_invalid:
+  description: Required acknowledgements that were passed but are not valid, name -> why.
+  returned: when the gate refused because acknowledgements were missing or invalid
+  type: dict
+  sample: {"devops_notified_at": "devops_notified_at 2026-11-26T01:00:00Z is 3 h before now; the runbook requires 24 h notice"}
 msg:
   description: One line saying who approved, or why the gate stayed closed.
   returned: always

@@ -15,15 +15,19 @@ description:
   - Writes the record returned by M(hotdash.supabase.approval_gate) for one host into
     C(hotdash_audit.approvals) of that host's database (the schema is created when missing; never C(public)),
     and appends it as one JSON line to C(<report_dir>/approvals.jsonl).
-  - Recording the same approval event twice (same gate, environment, approver, timestamp, mode, ticket, host
-    and run id) changes nothing, so a re-run with the same approval variables reports C(changed=false).
+  - Recording the same approval event twice (same gate, environment, approver, timestamp, mode, ticket,
+    acknowledgements, host and run id) changes nothing, so a re-run with the same approval variables reports
+    C(changed=false).
+  - A C(hotdash_audit.approvals) table created by an earlier version gets the C(acknowledgements) column
+    (C(ALTER TABLE ... ADD COLUMN IF NOT EXISTS)) when the first row is written.
   - Many hosts may append to the same C(approvals.jsonl) at once; appends are serialized with a file lock.
 options:
   record:
     description:
       - The approval record, as returned in C(record) by M(hotdash.supabase.approval_gate).
       - Needs C(gate), C(environment), C(approver), C(approved_at) and C(mode); C(ticket), C(reason),
-        C(summary) and C(versions) are recorded when present.
+        C(summary), C(versions) and C(acknowledgements) (the checklist answers, name -> value, stored in the
+        C(jsonb) column C(acknowledgements)) are recorded when present.
     type: dict
     required: true
   inventory_host:
@@ -93,7 +97,8 @@ record:
   type: dict
   sample: {"gate": "apply_production", "environment": "production", "approver": "maria",
            "approved_at": "2025-10-19T02:05:00Z", "mode": "headless", "ticket": "CHG-1042",
-           "versions": ["20251011000000"], "host": "prod-eu", "run_id": "production_20251019T020500Z"}
+           "versions": ["20251011000000"], "host": "prod-eu", "run_id": "production_20251019T020500Z",
+           "acknowledgements": {"devops_notified_at": "2025-10-18T01:00:00Z", "rollback_criteria_defined": true}}
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils import approval

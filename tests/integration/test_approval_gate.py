@@ -157,19 +157,24 @@ def test_waiver_is_recorded_outside_production_and_refused_in_production(gate_ru
 
 
 def drive_pty(argv, answer, timeout=90):
-    """Run argv in a pseudo-terminal; type ``answer`` at the approval prompt; return (rc, output).
+    """Run argv in a pseudo-terminal; type ``answer`` at the approval prompt; return (rc, output)."""
+    return drive_pty_answers(argv, [(b"Approve apply_production on production?", answer)], timeout)
 
-    Ansible flushes pending input when its prompt starts reading, so the answer is typed once the
-    output is quiet after the prompt, and typed again (at most 3 times) if the play did not move on.
+
+def drive_pty_answers(argv, answers, timeout=90):
+    """Run argv in a pseudo-terminal answering each ``(prompt, answer)`` in turn; return (rc, output).
+
+    Ansible flushes pending input when its prompt starts reading, so an answer is typed once the
+    output is quiet after its prompt, and typed again (at most 3 times) if the play did not move on
+    (to the next prompt, a task or an error).
     """
-    prompt = b"Approve apply_production on production?"
     pid, fd = pty.fork()
     if pid == 0:  # child: the pty is its controlling terminal and stdin
         try:
             os.execve(argv[0], argv, playbook_env())
         finally:
             os._exit(127)
-    output, typed, last_typed, deadline = b"", 0, 0.0, time.monotonic() + timeout
+    output, typed, last_typed, deadline = b"", [0] * len(answers), 0.0, time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
             ready, _w, _x = select.select([fd], [], [], 0.3)
@@ -182,11 +187,17 @@ def drive_pty(argv, answer, timeout=90):
                     break
                 output += data
                 continue
-            after = output.split(prompt, 1)[1] if prompt in output else None
-            moved_on = after is not None and (b"TASK [" in after or b"ERROR" in after)
-            if after is not None and not moved_on and typed < 3 and time.monotonic() - last_typed > 2:
-                os.write(fd, answer.encode() + b"\r")
-                typed, last_typed = typed + 1, time.monotonic()
+            rest, current = output, None
+            for index, pair in enumerate(answers):
+                if pair[0] not in rest:
+                    break
+                rest = rest.split(pair[0], 1)[1]
+                current = index
+            moved_on = b"TASK [" in rest or b"ERROR" in rest or b"fatal:" in rest
+            retype = typed[current or 0] < 3 and time.monotonic() - last_typed > 2
+            if current is not None and not moved_on and (typed[current] == 0 or retype):
+                os.write(fd, answers[current][1].encode() + b"\r")
+                typed[current], last_typed = typed[current] + 1, time.monotonic()
     finally:
         os.close(fd)
     _pid, status = os.waitpid(pid, 0)
@@ -234,3 +245,94 @@ def test_approval_record_module_check_mode_writes_nothing(db, run_module, tmp_pa
     done = run_module("approval_record", args)
     assert done["changed"] and done["approval_id"] and done["appended"]
     assert run_module("approval_record", args)["changed"] is False
+
+
+# --- checklist of acknowledgements: the runbook's production pre-flight lines about people -------------
+
+CHECKLIST = [
+    {"name": "devops_notified_at", "question": "DevOps notified 24 hours in advance", "type": "timestamp",
+     "min_age_hours": 24},
+    {"name": "incident_commander", "question": "Incident response team on standby (incident commander)",
+     "type": "text"},
+    {"name": "rollback_criteria_defined", "question": "Rollback decision criteria defined"},
+]
+APPROVED = dict(supabase_approval_approver="maria", supabase_approval_ticket="CHG-1042")
+
+
+def fatal_result(output):
+    """The JSON result of the (run_once) failed task, parsed from the 'fatal: [db1]: FAILED! => {...}' line."""
+    lines = [line for line in output.splitlines() if line.startswith("fatal: [")]
+    assert len(lines) == 1, output
+    return json.loads(lines[0].split(" => ", 1)[1])
+
+
+def acknowledgements(db):
+    if not db.table_exists("hotdash_audit.approvals"):
+        return []
+    return [row[0] for row in db.query("SELECT acknowledgements FROM hotdash_audit.approvals ORDER BY id")]
+
+
+def test_headless_with_acknowledgements_missing_fails_at_once_naming_each_and_records_nothing(gate_run):
+    before = [db.schema_fingerprint() for db in gate_run.dbs]
+    notified = iso(3)
+    started = time.monotonic()
+    proc = gate_run(supabase_approval_at=iso(1), supabase_approval_required_acknowledgements=CHECKLIST,
+                    supabase_approval_acknowledgements={"devops_notified_at": notified}, **APPROVED)
+    assert time.monotonic() - started < 60
+    assert proc.returncode == 2, proc.stdout
+    assert "PAST THE GATE" not in proc.stdout and "Not waiting for response" not in proc.stdout
+    result = fatal_result(proc.stdout)
+    assert result["msg"] == (
+        "acknowledgements required for gate apply_production on production and this run has no terminal: "
+        "devops_notified_at %s is 3 h before now; the runbook requires 24 h notice; "
+        "incident_commander is missing (text: Incident response team on standby (incident commander)); "
+        "rollback_criteria_defined is missing (true to confirm: Rollback decision criteria defined); "
+        "pass supabase_approval_acknowledgements as a dict name -> true, an ISO 8601 UTC timestamp or text" % notified)
+    assert result["acknowledgements_missing"] == ["incident_commander", "rollback_criteria_defined"]
+    assert list(result["acknowledgements_invalid"]) == ["devops_notified_at"]
+    assert [db.schema_fingerprint() for db in gate_run.dbs] == before
+    assert not gate_run.report_dir.exists()
+
+
+def test_headless_with_acknowledgements_records_them_in_audit_jsonl_and_report(gate_run):
+    given = {"devops_notified_at": iso(26), "incident_commander": "Ana Lima", "rollback_criteria_defined": True}
+    proc = gate_run(supabase_approval_at=iso(1), supabase_approval_required_acknowledgements=CHECKLIST,
+                    supabase_approval_acknowledgements=given, **APPROVED)
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.count("PAST THE GATE headless") == 2
+    for db in gate_run.dbs:
+        assert acknowledgements(db) == [given]
+    lines = [json.loads(line) for line in (gate_run.report_dir / "approvals.jsonl").read_text().splitlines()]
+    assert [line["acknowledgements"] for line in lines] == [given, given]
+    report = json.loads((gate_run.report_dir / "db1" / "approval.json").read_text())
+    assert [c["name"] for c in report["checks"]] == [
+        "approval apply_production", "acknowledged devops_notified_at", "acknowledged incident_commander",
+        "acknowledged rollback_criteria_defined"]
+    assert report["checks"][2]["detail"] == "Incident response team on standby (incident commander): Ana Lima"
+    assert "[PASS] acknowledged rollback_criteria_defined: Rollback decision criteria defined: yes" in proc.stdout
+
+
+def test_interactive_run_asks_every_checklist_question_and_records_the_answers(gate_run):
+    notified = iso(30)
+    rc, out = drive_pty_answers(
+        gate_run.argv(supabase_approval_required_acknowledgements=CHECKLIST, supabase_approval_ticket="CHG-7"),
+        [(b"[1/3] DevOps notified 24 hours in advance", notified),
+         (b"[2/3] Incident response team on standby", "Ana Lima"),
+         (b"[3/3] Rollback decision criteria defined (type yes)", "yes"),
+         (b"Approve apply_production on production?", "yes")])
+    assert rc == 0, out
+    assert "1. DevOps notified 24 hours in advance [devops_notified_at]" in out
+    assert "3. Rollback decision criteria defined [rollback_criteria_defined]" in out
+    expected = {"devops_notified_at": notified, "incident_commander": "Ana Lima", "rollback_criteria_defined": True}
+    for db in gate_run.dbs:
+        assert acknowledgements(db) == [expected]
+        assert approvals(db)[0][3:5] == ("interactive", "CHG-7")
+
+
+def test_interactive_notice_too_recent_fails_closed_at_that_question(gate_run):
+    rc, out = drive_pty_answers(gate_run.argv(supabase_approval_required_acknowledgements=CHECKLIST),
+                                [(b"[1/3] DevOps notified 24 hours in advance", iso(2))])
+    assert rc == 2, out
+    assert "was not approved: devops_notified_at" in out and "is 2 h before now; the runbook requires 24 h notice" in out
+    assert "[2/3]" not in out and "PAST THE GATE" not in out
+    assert all(approvals(db) == [] for db in gate_run.dbs)

@@ -63,11 +63,23 @@ def test_runner_without_approval_fails_at_once(tmp_path, db, monkeypatch):
 
 
 def test_runner_with_approval_proceeds_and_records_it(tmp_path, db, monkeypatch):
-    at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    notified = (now - datetime.timedelta(hours=25)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # an AWX job template passes the checklist answers as extra vars, like the approval itself
     result = run(tmp_path, db, {"supabase_approval_approver": "awx-approver", "supabase_approval_ticket": "CHG-9",
-                                "supabase_approval_at": at}, monkeypatch)
+                                "supabase_approval_at": at,
+                                "supabase_approval_required_acknowledgements": [
+                                    {"name": "devops_notified_at", "question": "DevOps notified 24 hours in advance",
+                                     "type": "timestamp", "min_age_hours": 24},
+                                    {"name": "incident_response_on_standby",
+                                     "question": "Incident response team on standby"}],
+                                "supabase_approval_acknowledgements": {"devops_notified_at": notified,
+                                                                       "incident_response_on_standby": True}},
+                 monkeypatch)
     out = result.stdout.read()
     assert result.status == "successful", out
     assert "PAST THE GATE" in out
-    assert db.query("SELECT approver, mode, ticket, host FROM hotdash_audit.approvals") == [
-        ("awx-approver", "headless", "CHG-9", "prod1")]
+    assert db.query("SELECT approver, mode, ticket, host, acknowledgements FROM hotdash_audit.approvals") == [
+        ("awx-approver", "headless", "CHG-9", "prod1",
+         {"devops_notified_at": notified, "incident_response_on_standby": True})]
