@@ -10,8 +10,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_playbook_support import (BASELINE_VERSION, NEW_VERSION, add_migration, approval_vars, approvals, baseline,
+from test_playbook_support import (NEW_VERSION, add_migration, approval_vars, approvals, baseline,
                                    copy_example, history_versions, run_playbook, table_counts, write_inventory)  # noqa: E402
+
 
 def _only_line(run, needle):
     lines = [line for line in run.output.splitlines() if needle in line]
