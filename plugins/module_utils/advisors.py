@@ -18,7 +18,8 @@ import shutil
 import tempfile
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CliError, InvalidInput
-from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import make_check, validate_choice
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import validate_choice
 
 LEVELS = ("info", "warn", "error")
 THRESHOLDS = ("info", "warn", "error", "none")

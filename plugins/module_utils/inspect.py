@@ -20,6 +20,7 @@ import tempfile
 from ansible_collections.hotdash.supabase.plugins.module_utils.cli import SupabaseCli, one_line
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CliError, ConnectionFailed, InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 
 # The reports the runbook's watch window cares about, plus the other read-only ones of CLI 2.122.1.
 DEFAULT_REPORTS = ("locks", "blocking", "long-running-queries", "outliers", "db-stats")
@@ -144,7 +145,7 @@ def inspect_checks(reports, warnings=()):
     for name, rows in reports.items():
         note = [w for w in warnings if w.startswith(name + ":")]
         if rows is None:
-            checks.append({"name": "inspect %s" % name, "status": "skipped", "detail": "; ".join(note), "remedy": ""})
+            checks.append(make_check("inspect %s" % name, "skipped", "; ".join(note)))
             continue
         status, detail, remedy = "ok", "%d row(s)" % len(rows), ""
         if name == "blocking" and rows:
@@ -156,5 +157,5 @@ def inspect_checks(reports, warnings=()):
         elif name == "db-stats" and rows and isinstance(rows[0], dict):
             detail = "database %s, cache hit (index/table) %s/%s" % (
                 rows[0].get("database_size"), rows[0].get("index_hit_rate"), rows[0].get("table_hit_rate"))
-        checks.append({"name": "inspect %s" % name, "status": status, "detail": detail, "remedy": remedy})
+        checks.append(make_check("inspect %s" % name, status, detail, remedy))
     return checks

@@ -23,6 +23,7 @@ import subprocess
 import sys
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput, SupabaseError
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check, severity_status
 
 try:
     import pglast
@@ -182,9 +183,8 @@ def lint_files(files, environment="staging", severity="auto", dangerous_rules=DA
     """Lint ``files`` (the pending migrations). Returns a dict:
 
     ``{files, parse_errors, findings, dangerous, waived, notes, tables, status}`` where ``status`` is
-    ``ok``, ``warn`` or ``fail`` (severity per environment, see server_checks.severity_status).
+    ``ok``, ``warn`` or ``fail`` (severity per environment, see report.severity_status).
     """
-    from ansible_collections.hotdash.supabase.plugins.module_utils.server_checks import severity_status
     texts, parse_errs, tables = {}, [], []
     for path in files:
         if not os.path.isfile(path):
@@ -225,7 +225,6 @@ def lint_files(files, environment="staging", severity="auto", dangerous_rules=DA
 
 def lint_check(result, environment):
     """The ``lint`` check from a :func:`lint_files` result."""
-    from ansible_collections.hotdash.supabase.plugins.module_utils.server_checks import make_check
     data = {"parse_errors": result["parse_errors"], "dangerous": result["dangerous"], "waived": result["waived"],
             "notes": len(result["notes"])}
     if not result["files"]:
@@ -251,7 +250,6 @@ def lint_check(result, environment):
 
 def verify_files_check(paths, project_dir=None):
     """The ``verify_files`` check: the RLS tests and integrity queries the verify role will run exist and parse."""
-    from ansible_collections.hotdash.supabase.plugins.module_utils.server_checks import make_check
     if not paths:
         return make_check("verify_files", "skipped", "no RLS test or integrity query file configured")
     missing, broken, ok = [], [], []

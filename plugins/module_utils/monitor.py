@@ -33,6 +33,7 @@ import time
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ConnectionFailed, InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 
 P95_Z = 1.645
 DEFAULT_ERROR_RATE_QUERY = (
@@ -235,9 +236,9 @@ def _metric_check(metric, verdict, thresholds, samples):
     limit = verdict["limit"]
     if not verdict["available"]:
         warnings = sorted(set(w for s in samples for w in s.get("warnings", []) if w.startswith(metric)))
-        return {"name": label, "status": "warn",
-                "detail": "not measured: %s" % ("; ".join(warnings) or "no rows in any sample interval (no traffic?)"),
-                "remedy": _REMEDY_UNAVAILABLE[metric]}
+        return make_check(label, "warn",
+                          "not measured: %s" % ("; ".join(warnings) or "no rows in any sample interval (no traffic?)"),
+                          _REMEDY_UNAVAILABLE[metric])
     peak = verdict["peak"]
     detail = "peak %s (limit %s, sustain %.0f s)" % (_fmt(metric, peak), _fmt(metric, limit), thresholds.sustain)
     if verdict["breached"]:
@@ -245,17 +246,15 @@ def _metric_check(metric, verdict, thresholds, samples):
         detail = "above %s for %.0f s (longer than %.0f s), peak %s" % (
             _fmt(metric, limit), run["duration"], thresholds.sustain, _fmt(metric, run["peak"]))
         status = "fail" if verdict["counts_toward_breach"] else "warn"
-        return {"name": label, "status": status, "detail": detail, "remedy": _REMEDY_BREACH[metric]}
+        return make_check(label, status, detail, _REMEDY_BREACH[metric])
     if verdict["crossed"]:
         run = verdict["longest"]
-        return {"name": label, "status": "warn", "remedy": "",
-                "detail": "crossed %s briefly (longest %.0f s, not longer than %.0f s), peak %s" % (
-                    _fmt(metric, limit), run["duration"], thresholds.sustain, _fmt(metric, peak))}
+        return make_check(label, "warn", "crossed %s briefly (longest %.0f s, not longer than %.0f s), peak %s" % (
+            _fmt(metric, limit), run["duration"], thresholds.sustain, _fmt(metric, peak)))
     if metric == "error_rate" and peak > thresholds.error_rate_warn:
-        return {"name": label, "status": "warn", "remedy": "",
-                "detail": "peak %s is above the %s target but below the rollback trigger %s" % (
-                    _fmt(metric, peak), _fmt(metric, thresholds.error_rate_warn), _fmt(metric, limit))}
-    return {"name": label, "status": "ok", "detail": detail, "remedy": ""}
+        return make_check(label, "warn", "peak %s is above the %s target but below the rollback trigger %s" % (
+            _fmt(metric, peak), _fmt(metric, thresholds.error_rate_warn), _fmt(metric, limit)))
+    return make_check(label, "ok", detail)
 
 
 _REMEDY_UNAVAILABLE = {

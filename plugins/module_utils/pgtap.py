@@ -23,8 +23,8 @@ except ImportError:  # pragma: no cover
     psycopg2 = None
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import (
-    make_check,
     missing_relation,
     missing_table_check,
     pg_error_line,
@@ -152,7 +152,7 @@ def run_test_file(session, path, read_only=None, name=None):
         return make_check(name, "fail", "statement %d (%s) failed: %s" % (index, show(first_line, 70),
                                                                           pg_error_line(exc)),
                           "run the file by hand with psql -f to see the context; any error fails the test",
-                          duration, data={"statement": index, "read_only": read_only})
+                          duration_ms=duration, data={"statement": index, "read_only": read_only})
     del conn.notices[:]
     duration = (time.monotonic() - started) * 1000.0
     tap = parse_tap(output)

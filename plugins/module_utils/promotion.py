@@ -29,7 +29,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import
                                                                                   find_down_script, version_sort_key)
 from ansible_collections.hotdash.supabase.plugins.module_utils.rollback import (RESET_ENVIRONMENTS, STRATEGIES,
                                                                                 parse_reverts_header, read_script)
-from ansible_collections.hotdash.supabase.plugins.module_utils.server_checks import make_check, severity_status
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check, severity_status
 
 # The rollback role's strategies, plus "none" (no rollback chosen: the check fails while anything is pending).
 ROLLBACK_STRATEGIES = STRATEGIES + ("none",)

@@ -1,16 +1,19 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, HotDash data team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Check reports: one shape for preflight, verify, monitor and rollback results.
+"""Checks and check reports: one shape for preflight, verify, monitor and rollback results.
 
 A check is a dict ``{name, status, detail, remedy, duration_ms, data}`` with ``status`` one of
-``ok``, ``warn``, ``fail``, ``waived`` or ``skipped``. A report is written as JSON (machines),
-Markdown (people) and JUnit XML (AWX and CI render it), and summarised on one screen.
+``ok``, ``warn``, ``fail``, ``waived`` or ``skipped``, built by :func:`make_check`. Waivers turn a named
+failing check into ``waived`` with its recorded reason (:func:`apply_waivers`); a module returns its checks
+through :func:`module_result`. A report is written as JSON (machines), Markdown (people) and JUnit XML
+(AWX and CI render it), and summarised on one screen.
 """
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import datetime
 import json
 import os
@@ -18,11 +21,18 @@ import tempfile
 from xml.sax.saxutils import escape, quoteattr
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
-from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CheckFailed, InvalidInput
 
 STATUSES = ("ok", "warn", "fail", "waived", "skipped")
 FORMATS = ("json", "markdown", "junit")
 _ICON = {"ok": "PASS", "warn": "WARN", "fail": "FAIL", "waived": "WAIVED", "skipped": "SKIP"}
+# Options shared by the modules that return checks; documented once in the hotdash.supabase.checks doc fragment.
+_CHECK_OPTIONS = {
+    "fail_on_failed": dict(type="bool", default=False),
+    "statement_timeout_ms": dict(type="int", default=30000),
+    "on_missing_table": dict(type="str", default="skip", choices=["skip", "fail"]),
+    "waivers": dict(type="dict", default={}),
+}
 
 
 def utc_now():
@@ -33,6 +43,78 @@ def utc_stamp(moment=None):
     """``20251019T094600Z``: sortable, safe in file names."""
     return (moment or utc_now()).strftime("%Y%m%dT%H%M%SZ")
 
+
+# -- building checks ------------------------------------------------------------------------------------------------
+
+def make_check(name, status, detail="", remedy="", data=None, duration_ms=None):
+    """One check; the remedy is kept only where there is something to do (``fail``, ``warn``, ``waived``)."""
+    if status not in STATUSES:
+        raise ValueError("unknown check status %r" % status)
+    check = {"name": name, "status": status, "detail": detail,
+             "remedy": remedy if status in ("fail", "warn", "waived") else "",
+             "duration_ms": None if duration_ms is None else int(duration_ms)}
+    if data is not None:
+        check["data"] = data
+    return check
+
+
+def severity_status(environment, severity="auto"):
+    """The status a finding gets: ``fail`` in production, ``warn`` elsewhere, unless forced."""
+    if severity in ("warn", "fail"):
+        return severity
+    return "fail" if environment == "production" else "warn"
+
+
+def validate_waivers(waivers):
+    """``{check_name: reason}``; every waiver needs a written reason (it is recorded in the report)."""
+    waivers = dict(waivers or {})
+    for name, reason in waivers.items():
+        if not str(reason or "").strip():
+            raise InvalidInput("waiver for check %r has no reason; write why it is acceptable "
+                               "(supabase_preflight_waivers: {%s: '<reason, ticket>'})" % (name, name))
+    return waivers
+
+
+def apply_waivers(checks, waivers):
+    """Turn ``fail``/``warn`` checks named in ``waivers`` into ``waived`` with the recorded reason."""
+    waivers = validate_waivers(waivers)
+    out = []
+    for check in checks:
+        reason = waivers.get(check["name"])
+        if reason and check["status"] in ("fail", "warn"):
+            check = dict(check, status="waived", waived_from=check["status"], waiver_reason=str(reason).strip(),
+                         detail="%s (waived: %s)" % (check.get("detail") or "", str(reason).strip()))
+        out.append(check)
+    return out
+
+
+def checks_passed(checks):
+    """True when no check failed (waived, warned and skipped ones do not count)."""
+    return not any(c["status"] == "fail" for c in checks)
+
+
+def module_result(checks, fail_on_failed=False, what="checks", **extra):
+    """The result a check module returns: ``checks``, ``passed``, ``counts``; CheckFailed when asked to fail."""
+    counts = {}
+    for check in checks:
+        counts[check["status"]] = counts.get(check["status"], 0) + 1
+    result = dict(extra, changed=False, checks=checks, passed=checks_passed(checks), counts=counts)
+    if fail_on_failed and not result["passed"]:
+        failed = ["%s: %s" % (c["name"], c["detail"]) for c in checks if c["status"] == "fail"]
+        raise CheckFailed("%s failed: %s" % (what, " | ".join(" ".join(f.split()) for f in failed)), **result)
+    return result
+
+
+def check_argument_spec(*names):
+    """Argument spec of the shared check options ``names`` (``fail_on_failed``, ``statement_timeout_ms``,
+    ``on_missing_table``, ``waivers``), as the ``hotdash.supabase.checks`` doc fragment documents them."""
+    unknown = [n for n in names if n not in _CHECK_OPTIONS]
+    if unknown:
+        raise ValueError("no shared check option %s" % ", ".join(unknown))
+    return dict((name, copy.deepcopy(_CHECK_OPTIONS[name])) for name in names)
+
+
+# -- reports --------------------------------------------------------------------------------------------------------
 
 def normalize_check(check):
     """Validate one check and fill optional keys; raise InvalidInput naming the bad entry."""

@@ -21,10 +21,10 @@ except ImportError:  # pragma: no cover
     sql = None
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import (
     SEVERITIES,
     evaluate,
-    make_check,
     parse_expectation,
     pg_error_line,
     relation_identifier,

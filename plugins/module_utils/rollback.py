@@ -50,7 +50,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.errors import Che
 from ansible_collections.hotdash.supabase.plugins.module_utils.history import delete_history, read_history
 from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import find_down_script
 from ansible_collections.hotdash.supabase.plugins.module_utils.read_only import writable_session
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import utc_stamp
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check, utc_stamp
 from ansible_collections.hotdash.supabase.plugins.module_utils.statements import split_statements
 
 STRATEGIES = ("down_scripts", "logical_restore", "supabase_pitr", "staging_reset")
@@ -252,10 +252,6 @@ def take_snapshot(conn, count_tables, schemas):
     return out
 
 
-def _check(name, status, detail, remedy="", data=None):
-    return dict(name=name, status=status, detail=detail, remedy=remedy, data=data or {})
-
-
 def _brief(items, limit=6):
     items = list(items)
     return ", ".join(items[:limit]) + (" (+%d more)" % (len(items) - limit) if len(items) > limit else "")
@@ -269,32 +265,32 @@ def verification_checks(strategy, before, after, expected_history, dump_counts=N
     extra = [v for v in have if v not in expected]
     missing = [v for v in expected if v not in have]
     if not extra and not missing:
-        checks.append(_check("rollback history", "ok", "history matches the target: %d version(s), newest %s"
-                             % (len(have), have[-1] if have else "none"), data=dict(history=have)))
+        checks.append(make_check("rollback history", "ok", "history matches the target: %d version(s), newest %s"
+                                 % (len(have), have[-1] if have else "none"), data=dict(history=have)))
     else:
         parts = []
         if extra:
             parts.append("still applied: %s" % _brief(extra))
         if missing:
             parts.append("missing: %s" % _brief(missing))
-        checks.append(_check("rollback history", "fail", "history differs from the target state (%s)" % "; ".join(parts),
-                             "compare with migration_info and repair the history (migration_repair) after checking "
-                             "the schema", data=dict(history=have, expected=expected)))
+        checks.append(make_check("rollback history", "fail", "history differs from the target state (%s)" % "; ".join(parts),
+                                 "compare with migration_info and repair the history (migration_repair) after checking "
+                                 "the schema", data=dict(history=have, expected=expected)))
     existed = [t for t, n in before["counts"].items() if n is not None]
     unreadable = dict((t, after["errors"].get(t, "unreadable")) for t in existed if after["counts"].get(t) is None)
     if unreadable:
-        checks.append(_check("smoke reads", "fail", "cannot read %s" % _brief("%s (%s)" % kv for kv in sorted(
+        checks.append(make_check("smoke reads", "fail", "cannot read %s" % _brief("%s (%s)" % kv for kv in sorted(
             unreadable.items())), "a table that existed before the rollback is gone or unreadable: restore it "
                                   "from the backup", data=dict(errors=unreadable)))
     else:
-        checks.append(_check("smoke reads", "ok", "read %d table(s): %s" % (len(existed), _brief(
-            "%s=%s" % (t, after["counts"][t]) for t in existed)) if existed else "no configured table existed"))
+        checks.append(make_check("smoke reads", "ok", "read %d table(s): %s" % (len(existed), _brief(
+            "%s=%s" % (t, after["counts"][t]) for t in existed)) if existed else "no configured table existed", data={}))
     dropped = dict((t, [before["counts"][t], after["counts"].get(t)]) for t in existed
                    if after["counts"].get(t) is not None and after["counts"][t] < before["counts"][t])
     dropped.update((t, [before["counts"][t], None]) for t in unreadable)
     if not dropped:
-        checks.append(_check("no data loss", "ok", "row counts did not drop in %d table(s)" % len(existed),
-                             data=dict(before=before["counts"], after=after["counts"])))
+        checks.append(make_check("no data loss", "ok", "row counts did not drop in %d table(s)" % len(existed),
+                                 data=dict(before=before["counts"], after=after["counts"])))
     else:
         detail = "row counts dropped: %s" % _brief("%s %s -> %s" % (t, b, a if a is not None else "gone")
                                                    for t, (b, a) in sorted(dropped.items()))
@@ -306,30 +302,30 @@ def verification_checks(strategy, before, after, expected_history, dump_counts=N
         else:
             status, remedy = "warn", "rows written after the restore point are gone; replay them if they matter"
             detail += " (rows written after the restore point)"
-        checks.append(_check("no data loss", status, detail, remedy,
-                             data=dict(before=before["counts"], after=after["counts"])))
+        checks.append(make_check("no data loss", status, detail, remedy,
+                                 data=dict(before=before["counts"], after=after["counts"])))
     if dump_counts is not None:
         wrong = dict((t, [dump_counts[t], after["counts"].get(t)]) for t in sorted(dump_counts)
                      if t in before["counts"] and after["counts"].get(t) != dump_counts[t])
         compared = [t for t in dump_counts if t in before["counts"]]
         if wrong:
-            checks.append(_check("backup row counts", "fail", "row counts differ from the backup: %s" % _brief(
+            checks.append(make_check("backup row counts", "fail", "row counts differ from the backup: %s" % _brief(
                 "%s backup %s, now %s" % (t, b, a) for t, (b, a) in wrong.items()),
                 "the restore is incomplete: inspect the log and restore again", data=dict(backup=dump_counts)))
         else:
-            checks.append(_check("backup row counts", "ok", "%d table(s) match the backup: %s" % (len(compared), _brief(
+            checks.append(make_check("backup row counts", "ok", "%d table(s) match the backup: %s" % (len(compared), _brief(
                 "%s=%s" % (t, dump_counts[t]) for t in sorted(compared))), data=dict(backup=dump_counts)))
     tables_after = set(after.get("tables", before["rls"]))
     lost_rls = [t for t in before["rls"] if t not in after["rls"] and t in tables_after]
     gone = [t for t in before["rls"] if t not in tables_after]
     if lost_rls:
-        checks.append(_check("rls enabled", "fail", "row level security is off on %s" % _brief(lost_rls),
-                             "ALTER TABLE ... ENABLE ROW LEVEL SECURITY and check the policies", data=dict(rls=after["rls"])))
+        checks.append(make_check("rls enabled", "fail", "row level security is off on %s" % _brief(lost_rls),
+                                 "ALTER TABLE ... ENABLE ROW LEVEL SECURITY and check the policies", data=dict(rls=after["rls"])))
     else:
         detail = "RLS still enabled on %d table(s)" % len([t for t in before["rls"] if t in after["rls"]])
         if gone:
             detail += "; no longer present: %s" % _brief(gone)
-        checks.append(_check("rls enabled", "ok", detail, data=dict(rls=after["rls"])))
+        checks.append(make_check("rls enabled", "ok", detail, data=dict(rls=after["rls"])))
     return checks
 
 

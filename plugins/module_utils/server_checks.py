@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, HotDash data team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connection and server checks of the preflight, plus the check-result helpers every preflight module uses.
+"""Connection and server checks of the preflight (checks are built with ``report.make_check``).
 
 The runbook's "Step 1: Pre-Apply Verification" queries, made into checks with thresholds:
 reachable within a timeout and server version (``connection``), database size (``server``),
@@ -17,53 +17,7 @@ import time
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ConnectionFailed, InvalidInput
-
-CHECK_STATUSES = ("ok", "warn", "fail", "waived", "skipped")
-
-
-# -- check results ----------------------------------------------------------------------------------------------------
-
-def make_check(name, status, detail="", remedy="", data=None, duration_ms=None):
-    """One check in the shape check_report takes."""
-    if status not in CHECK_STATUSES:
-        raise ValueError("unknown check status %r" % status)
-    check = {"name": name, "status": status, "detail": detail, "remedy": remedy if status in ("fail", "warn") else
-             (remedy if status == "waived" else "")}
-    if data is not None:
-        check["data"] = data
-    if duration_ms is not None:
-        check["duration_ms"] = int(duration_ms)
-    return check
-
-
-def severity_status(environment, severity="auto"):
-    """The status a finding gets: ``fail`` in production, ``warn`` elsewhere, unless forced."""
-    if severity in ("warn", "fail"):
-        return severity
-    return "fail" if environment == "production" else "warn"
-
-
-def validate_waivers(waivers):
-    """``{check_name: reason}``; every waiver needs a written reason (it is recorded in the report)."""
-    waivers = dict(waivers or {})
-    for name, reason in waivers.items():
-        if not str(reason or "").strip():
-            raise InvalidInput("waiver for check %r has no reason; write why it is acceptable "
-                               "(supabase_preflight_waivers: {%s: '<reason, ticket>'})" % (name, name))
-    return waivers
-
-
-def apply_waivers(checks, waivers):
-    """Turn ``fail``/``warn`` checks named in ``waivers`` into ``waived`` with the recorded reason."""
-    waivers = validate_waivers(waivers)
-    out = []
-    for check in checks:
-        reason = waivers.get(check["name"])
-        if reason and check["status"] in ("fail", "warn"):
-            check = dict(check, status="waived", waived_from=check["status"], waiver_reason=str(reason).strip(),
-                         detail="%s (waived: %s)" % (check.get("detail") or "", str(reason).strip()))
-        out.append(check)
-    return out
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 
 
 class Timer(object):

@@ -31,7 +31,8 @@ except ImportError:  # pragma: no cover - modules report missing_required_lib fi
     psycopg2 = None
     sql = None
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CheckFailed, InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 from ansible_collections.hotdash.supabase.plugins.module_utils.statements import split_statements
 
 MISSING_TABLE_CHOICES = ("skip", "fail")
@@ -163,14 +164,6 @@ def evaluate(conditions, columns, rows, overrides=None):
 # Checks, errors and the transaction discipline
 # ---------------------------------------------------------------------------------------------------------------
 
-def make_check(name, status, detail="", remedy="", duration_ms=None, data=None):
-    check = {"name": name, "status": status, "detail": detail, "remedy": remedy,
-             "duration_ms": None if duration_ms is None else int(round(duration_ms))}
-    if data is not None:
-        check["data"] = data
-    return check
-
-
 def pg_error_line(exc):
     """A PostgreSQL error on one line: primary message, SQLSTATE, and the hint if there is one."""
     diag = getattr(exc, "diag", None)
@@ -199,8 +192,8 @@ def missing_table_check(name, tables, on_missing_table, duration_ms=None):
     if on_missing_table == "fail":
         return make_check(name, "fail", "table missing: %s" % listed,
                           "create the table with a migration, or set on_missing_table: skip while it is a known gap",
-                          duration_ms)
-    return make_check(name, "skipped", "table missing: %s" % listed, "", duration_ms)
+                          duration_ms=duration_ms)
+    return make_check(name, "skipped", "table missing: %s" % listed, duration_ms=duration_ms)
 
 
 def validate_choice(value, choices, option):
@@ -281,7 +274,7 @@ class CheckSession(object):
             remedy = ""
             if getattr(exc, "pgcode", None) == READ_ONLY_VIOLATION:
                 remedy = "checks run read-only; a write belongs in a smoke write (always rolled back)"
-            return make_check(name, "fail", pg_error_line(exc), remedy, _ms(started))
+            return make_check(name, "fail", pg_error_line(exc), remedy, duration_ms=_ms(started))
         check.setdefault("duration_ms", None)
         if check["duration_ms"] is None:
             check["duration_ms"] = int(round(_ms(started)))
@@ -705,23 +698,7 @@ def run_write(session, spec, read_only_mode=False, check_mode=False):
     return check
 
 
-def checks_passed(checks):
-    return not any(c["status"] == "fail" for c in checks)
-
-
 def existing_path(path, what):
     if not os.path.exists(path):
         raise InvalidInput("%s %s does not exist" % (what, path))
     return path
-
-
-def module_result(checks, fail_on_failed=False, what="checks", **extra):
-    """The result every verify module returns: ``checks``, ``passed``, ``counts``; CheckFailed when asked to fail."""
-    counts = {}
-    for check in checks:
-        counts[check["status"]] = counts.get(check["status"], 0) + 1
-    result = dict(extra, changed=False, checks=checks, passed=checks_passed(checks), counts=counts)
-    if fail_on_failed and not result["passed"]:
-        failed = ["%s: %s" % (c["name"], c["detail"]) for c in checks if c["status"] == "fail"]
-        raise CheckFailed("%s failed: %s" % (what, " | ".join(" ".join(f.split()) for f in failed)), **result)
-    return result

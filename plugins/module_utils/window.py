@@ -16,6 +16,7 @@ import datetime
 import re
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_WINDOWS = {"production": ["02:00-04:00"]}
@@ -118,7 +119,6 @@ def evaluate(windows, now=None, override_reason=None):
 
 
 def window_check(windows, now=None, override_reason=None):
-    from ansible_collections.hotdash.supabase.plugins.module_utils.server_checks import make_check
     status, detail, remedy, data = evaluate(windows, now, override_reason)
     return make_check("maintenance_window", status, detail, remedy, data=data)
 

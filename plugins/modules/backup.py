@@ -86,12 +86,9 @@ options:
     description: Seconds pg_dump and pg_restore may run.
     type: int
     default: 3600
-  waivers:
-    description: Check name to recorded reason; a failing C(backup) check named here becomes C(waived).
-    type: dict
-    default: {}
 extends_documentation_fragment:
   - hotdash.supabase.connection
+  - hotdash.supabase.checks.WAIVERS
   - hotdash.supabase.attributes
 attributes:
   check_mode:
@@ -167,7 +164,12 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
                                                                                       run_module)
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.management_api import ManagementApi
-from ansible_collections.hotdash.supabase.plugins.module_utils.server_checks import apply_waivers, make_check
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import (
+    apply_waivers,
+    check_argument_spec,
+    checks_passed,
+    make_check,
+)
 
 _REQUIRED = {"supabase": ("project_ref",), "pg_dump": ("backup_dir",), "path": ("backup_dir",),
              "command": ("command",)}
@@ -208,12 +210,12 @@ def body(module):
         result.update(changed=True, path=found["path"])
     status, detail, remedy = engine.evaluate(found, max_age)
     checks = apply_waivers([make_check("backup", status, detail, remedy, data=found)], params["waivers"])
-    result.update(checks=checks, backup=found, passed=checks[0]["status"] != "fail", max_age_hours=max_age)
+    result.update(checks=checks, backup=found, passed=checks_passed(checks), max_age_hours=max_age)
     return result
 
 
 def main():
-    module = new_module(dict(
+    argument_spec = dict(
         provider=dict(type="str", required=True, choices=["supabase", "pg_dump", "path", "command"]),
         environment=dict(type="str", default="staging"),
         max_age_hours=dict(type="float"),
@@ -230,8 +232,9 @@ def main():
         pg_dump_path=dict(type="path", default="pg_dump"),
         pg_restore_path=dict(type="path", default="pg_restore"),
         dump_timeout=dict(type="int", default=3600),
-        waivers=dict(type="dict", default={}),
-    ), needs_psycopg2=False, supports_check_mode=True)
+    )
+    argument_spec.update(check_argument_spec("waivers"))
+    module = new_module(argument_spec, needs_psycopg2=False, supports_check_mode=True)
     run_module(module, body)
 
 

@@ -44,11 +44,8 @@ options:
     elements: str
     default: [json, markdown, junit]
     choices: [json, markdown, junit]
-  fail_on_failed:
-    description: Fail the task when any check has status C(fail).
-    type: bool
-    default: false
 extends_documentation_fragment:
+  - hotdash.supabase.checks
   - hotdash.supabase.attributes
 attributes:
   check_mode:
@@ -98,7 +95,7 @@ lines:
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import new_module, run_module
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CheckFailed
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import write_report
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, write_report
 
 
 def body(module):
@@ -114,7 +111,7 @@ def body(module):
 
 
 def main():
-    module = new_module(dict(
+    argument_spec = dict(
         checks=dict(type="list", elements="dict", required=True),
         report_dir=dict(type="path", required=True),
         name=dict(type="str", required=True),
@@ -122,8 +119,9 @@ def main():
         meta=dict(type="dict", default={}),
         formats=dict(type="list", elements="str", default=["json", "markdown", "junit"],
                      choices=["json", "markdown", "junit"]),
-        fail_on_failed=dict(type="bool", default=False),
-    ), with_connection=False, needs_psycopg2=False, supports_check_mode=True)
+    )
+    argument_spec.update(check_argument_spec("fail_on_failed"))
+    module = new_module(argument_spec, with_connection=False, needs_psycopg2=False, supports_check_mode=True)
     run_module(module, body)
 
 

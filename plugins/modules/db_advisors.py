@@ -47,12 +47,9 @@ options:
     description: Seconds the CLI may run.
     type: int
     default: 120
-  fail_on_failed:
-    description: Fail the task when any check has status C(fail).
-    type: bool
-    default: false
 extends_documentation_fragment:
   - hotdash.supabase.connection
+  - hotdash.supabase.checks
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
@@ -117,7 +114,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
     run_module,
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.cli import SupabaseCli
-from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import module_result
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result
 
 
 def body(module):
@@ -130,15 +127,16 @@ def body(module):
 
 
 def main():
-    module = new_module(dict(
+    argument_spec = dict(
         advisor_type=dict(type="str", default="all", choices=["all", "security", "performance"]),
         fail_level=dict(type="str", default="error", choices=["info", "warn", "error", "none"]),
         warn_level=dict(type="str", default="warn", choices=["info", "warn", "error", "none"]),
         allow=dict(type="list", elements="str", default=[]),
         cli_path=dict(type="path"),
         timeout=dict(type="int", default=120),
-        fail_on_failed=dict(type="bool", default=False),
-    ), needs_psycopg2=False, supports_check_mode=True)
+    )
+    argument_spec.update(check_argument_spec("fail_on_failed"))
+    module = new_module(argument_spec, needs_psycopg2=False, supports_check_mode=True)
     run_module(module, body)
 
 

@@ -46,12 +46,9 @@ options:
     description: Run the C(locks) check.
     type: bool
     default: true
-  waivers:
-    description: Check name to recorded reason; a failing check named here becomes C(waived).
-    type: dict
-    default: {}
 extends_documentation_fragment:
   - hotdash.supabase.connection
+  - hotdash.supabase.checks.WAIVERS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 author:
@@ -89,7 +86,12 @@ facts:
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (connection_settings, new_module,
                                                                                       run_module)
-from ansible_collections.hotdash.supabase.plugins.module_utils.server_checks import apply_waivers, health_checks
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import (
+    apply_waivers,
+    check_argument_spec,
+    checks_passed,
+)
+from ansible_collections.hotdash.supabase.plugins.module_utils.server_checks import health_checks
 
 
 def body(module):
@@ -101,19 +103,20 @@ def body(module):
                                   min_server_version_num=params["min_server_version_num"],
                                   check_locks=params["check_locks"])
     checks = apply_waivers(checks, params["waivers"])
-    return dict(changed=False, checks=checks, facts=facts, passed=all(c["status"] != "fail" for c in checks))
+    return dict(changed=False, checks=checks, facts=facts, passed=checks_passed(checks))
 
 
 def main():
-    module = new_module(dict(
+    argument_spec = dict(
         tables=dict(type="list", elements="str", default=[]),
         max_connections_percent=dict(type="float", default=80),
         long_query_seconds=dict(type="float", default=60),
         max_query_chars=dict(type="int", default=120),
         min_server_version_num=dict(type="int"),
         check_locks=dict(type="bool", default=True),
-        waivers=dict(type="dict", default={}),
-    ), supports_check_mode=True)
+    )
+    argument_spec.update(check_argument_spec("waivers"))
+    module = new_module(argument_spec, supports_check_mode=True)
     run_module(module, body)
 
 

@@ -65,11 +65,8 @@ options:
   project_dir:
     description: Directory relative O(verify_files) are resolved against.
     type: path
-  waivers:
-    description: Check name to recorded reason; a failing check named here becomes C(waived).
-    type: dict
-    default: {}
 extends_documentation_fragment:
+  - hotdash.supabase.checks.WAIVERS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
@@ -128,7 +125,11 @@ findings:
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import new_module, run_module
 from ansible_collections.hotdash.supabase.plugins.module_utils.lint import (DANGEROUS_RULES, lint_check, lint_files,
                                                                             verify_files_check)
-from ansible_collections.hotdash.supabase.plugins.module_utils.server_checks import apply_waivers
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import (
+    apply_waivers,
+    check_argument_spec,
+    checks_passed,
+)
 
 
 def body(module):
@@ -142,13 +143,13 @@ def body(module):
     if params["verify_files"]:
         checks.append(verify_files_check(params["verify_files"], params["project_dir"]))
     checks = apply_waivers(checks, params["waivers"])
-    return dict(changed=False, checks=checks, passed=all(c["status"] != "fail" for c in checks),
+    return dict(changed=False, checks=checks, passed=checks_passed(checks),
                 tables=result["tables"], parse_errors=result["parse_errors"], findings=result["findings"],
                 unreviewed_waivers=result["unreviewed_waivers"])
 
 
 def main():
-    module = new_module(dict(
+    argument_spec = dict(
         files=dict(type="list", elements="path", default=[]),
         environment=dict(type="str", default="staging"),
         severity=dict(type="str", default="auto", choices=["auto", "warn", "fail"]),
@@ -159,8 +160,9 @@ def main():
         pg_version=dict(type="str"),
         verify_files=dict(type="list", elements="path", default=[]),
         project_dir=dict(type="path"),
-        waivers=dict(type="dict", default={}),
-    ), with_connection=False, needs_psycopg2=False, supports_check_mode=True)
+    )
+    argument_spec.update(check_argument_spec("waivers"))
+    module = new_module(argument_spec, with_connection=False, needs_psycopg2=False, supports_check_mode=True)
     run_module(module, body)
 
 

@@ -79,12 +79,9 @@ options:
     type: str
     default: auto
     choices: [auto, warn, fail]
-  waivers:
-    description: Check name to recorded reason; a failing check named here becomes C(waived).
-    type: dict
-    default: {}
 extends_documentation_fragment:
   - hotdash.supabase.connection
+  - hotdash.supabase.checks.WAIVERS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 author:
@@ -139,7 +136,11 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.promotion import ROLLBACK_STRATEGIES, readiness
-from ansible_collections.hotdash.supabase.plugins.module_utils.server_checks import apply_waivers
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import (
+    apply_waivers,
+    check_argument_spec,
+    checks_passed,
+)
 
 
 def body(module):
@@ -159,13 +160,13 @@ def body(module):
                               promotion_gate_enabled=params["promotion_gate"],
                               naming_severity=params["naming_severity"])
     checks = apply_waivers(checks, params["waivers"])
-    result = dict(changed=False, checks=checks, passed=all(c["status"] != "fail" for c in checks))
+    result = dict(changed=False, checks=checks, passed=checks_passed(checks))
     result.update(facts)
     return result
 
 
 def main():
-    module = new_module(dict(
+    argument_spec = dict(
         project_dir=dict(type="path", required=True),
         environment=dict(type="str", default="staging"),
         staging_db_url=dict(type="str", no_log=True),
@@ -178,8 +179,9 @@ def main():
         require_rollback_exercise=dict(type="bool"),
         promotion_gate=dict(type="bool"),
         naming_severity=dict(type="str", default="auto", choices=["auto", "warn", "fail"]),
-        waivers=dict(type="dict", default={}),
-    ), supports_check_mode=True)
+    )
+    argument_spec.update(check_argument_spec("waivers"))
+    module = new_module(argument_spec, supports_check_mode=True)
     if module.params["staging_db_url"]:
         try:
             for secret in ConnectionSettings.from_url(module.params["staging_db_url"]).secrets():

@@ -37,16 +37,10 @@ options:
     description: Default number of calls per function; the median is compared, so one cold call does not fail it.
     type: int
     default: 3
-  statement_timeout_ms:
-    description: C(statement_timeout) of every check's transaction, in milliseconds; C(0) for none.
-    type: int
-    default: 30000
-  fail_on_failed:
-    description: Fail the task when any check has status C(fail).
-    type: bool
-    default: false
 extends_documentation_fragment:
   - hotdash.supabase.connection
+  - hotdash.supabase.checks
+  - hotdash.supabase.checks.STATEMENT_TIMEOUT
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
@@ -105,9 +99,9 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
     run_module,
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result
 from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import (
     CheckSession,
-    module_result,
     normalize_rpc,
     run_rpc,
 )
@@ -126,13 +120,13 @@ def body(module):
 
 
 def main():
-    module = new_module(dict(
+    argument_spec = dict(
         functions=dict(type="list", elements="raw", required=True),
         budget_ms=dict(type="int", default=500),
         calls=dict(type="int", default=3),
-        statement_timeout_ms=dict(type="int", default=30000),
-        fail_on_failed=dict(type="bool", default=False),
-    ), supports_check_mode=True)
+    )
+    argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout_ms"))
+    module = new_module(argument_spec, supports_check_mode=True)
     run_module(module, body)
 
 

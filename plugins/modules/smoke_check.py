@@ -37,21 +37,11 @@ options:
     description: Report the writes as C(skipped) instead of running them (for example on production).
     type: bool
     default: false
-  on_missing_table:
-    description: What a read or write on a table that does not exist reports.
-    type: str
-    default: skip
-    choices: [skip, fail]
-  statement_timeout_ms:
-    description: C(statement_timeout) of every transaction, in milliseconds; C(0) for none.
-    type: int
-    default: 30000
-  fail_on_failed:
-    description: Fail the task when any check has status C(fail).
-    type: bool
-    default: false
 extends_documentation_fragment:
   - hotdash.supabase.connection
+  - hotdash.supabase.checks
+  - hotdash.supabase.checks.STATEMENT_TIMEOUT
+  - hotdash.supabase.checks.MISSING_TABLE
   - hotdash.supabase.attributes
 attributes:
   check_mode:
@@ -117,9 +107,9 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
     run_module,
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result
 from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import (
     CheckSession,
-    module_result,
     normalize_read,
     normalize_write,
     run_read,
@@ -143,14 +133,13 @@ def body(module):
 
 
 def main():
-    module = new_module(dict(
+    argument_spec = dict(
         reads=dict(type="list", elements="raw", default=[]),
         writes=dict(type="list", elements="dict", default=[]),
         read_only=dict(type="bool", default=False),
-        on_missing_table=dict(type="str", default="skip", choices=["skip", "fail"]),
-        statement_timeout_ms=dict(type="int", default=30000),
-        fail_on_failed=dict(type="bool", default=False),
-    ), supports_check_mode=True)
+    )
+    argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout_ms", "on_missing_table"))
+    module = new_module(argument_spec, supports_check_mode=True)
     run_module(module, body)
 
 

@@ -39,21 +39,11 @@ options:
     type: list
     elements: path
     default: []
-  on_missing_table:
-    description: What a check on a table that does not exist reports.
-    type: str
-    default: skip
-    choices: [skip, fail]
-  statement_timeout_ms:
-    description: C(statement_timeout) of every check's transaction, in milliseconds; C(0) for none.
-    type: int
-    default: 30000
-  fail_on_failed:
-    description: Fail the task when any check has status C(fail).
-    type: bool
-    default: false
 extends_documentation_fragment:
   - hotdash.supabase.connection
+  - hotdash.supabase.checks
+  - hotdash.supabase.checks.STATEMENT_TIMEOUT
+  - hotdash.supabase.checks.MISSING_TABLE
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
@@ -113,10 +103,10 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
     run_module,
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result
 from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import (
     CheckSession,
     load_integrity_checks,
-    module_result,
     run_integrity_check,
 )
 
@@ -134,13 +124,12 @@ def body(module):
 
 
 def main():
-    module = new_module(dict(
+    argument_spec = dict(
         checks=dict(type="list", elements="dict", default=[]),
         check_files=dict(type="list", elements="path", default=[]),
-        on_missing_table=dict(type="str", default="skip", choices=["skip", "fail"]),
-        statement_timeout_ms=dict(type="int", default=30000),
-        fail_on_failed=dict(type="bool", default=False),
-    ), supports_check_mode=True)
+    )
+    argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout_ms", "on_missing_table"))
+    module = new_module(argument_spec, supports_check_mode=True)
     run_module(module, body)
 
 

@@ -3,8 +3,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import write_report
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CheckFailed, InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import (apply_waivers, check_argument_spec,
+                                                                              make_check, module_result,
+                                                                              severity_status, write_report)
 
 CHECKS = [
     {"name": "drift", "status": "ok", "detail": "in sync", "duration_ms": 12},
@@ -42,3 +44,58 @@ def test_bad_status_is_one_clear_line(tmp_path):
 def test_non_text_detail_is_shown_as_text(tmp_path):
     out = write_report(str(tmp_path), "r", "R", [{"name": "port", "status": "ok", "detail": 5432, "remedy": None}])
     assert out["lines"][1] == "[PASS] port: 5432"
+
+
+def test_make_check_drops_remedy_of_passing_checks():
+    assert make_check("x", "ok", "fine", "do this")["remedy"] == ""
+    assert make_check("x", "fail", "bad", "do this", data={"a": 1}, duration_ms=3.7) == {
+        "name": "x", "status": "fail", "detail": "bad", "remedy": "do this", "data": {"a": 1}, "duration_ms": 3}
+    with pytest.raises(ValueError):
+        make_check("x", "passed")
+
+
+def test_severity_is_fail_in_production_and_warn_elsewhere_unless_forced():
+    assert severity_status("production") == "fail"
+    assert severity_status("staging") == "warn" and severity_status("local") == "warn"
+    assert severity_status("staging", "fail") == "fail" and severity_status("production", "warn") == "warn"
+
+
+def test_waivers_turn_fail_and_warn_into_waived_with_reason_and_leave_ok_alone():
+    checks = [make_check("locks", "fail", "held"), make_check("lint", "warn", "index"), make_check("x", "ok", "")]
+    out = apply_waivers(checks, {"locks": " CHG-1 ", "lint": "reviewed", "x": "unused"})
+    assert [c["status"] for c in out] == ["waived", "waived", "ok"]
+    assert out[0]["detail"] == "held (waived: CHG-1)" and out[0]["waived_from"] == "fail"
+    assert checks[0]["status"] == "fail"  # inputs are not mutated
+
+
+def test_waiver_needs_a_reason():
+    with pytest.raises(InvalidInput) as err:
+        apply_waivers([], {"locks": "  "})
+    assert "waiver for check 'locks' has no reason" in str(err.value)
+
+
+def test_module_result_fails_only_when_asked():
+    checks = [make_check("a", "ok"), make_check("b", "fail", "rows=1\n(expected rows == 0)")]
+    result = module_result(checks)
+    assert result["passed"] is False and result["counts"] == {"ok": 1, "fail": 1}
+    with pytest.raises(CheckFailed) as info:
+        module_result(checks, fail_on_failed=True, what="integrity")
+    assert str(info.value) == "integrity failed: b: rows=1 (expected rows == 0)"
+
+
+def test_make_check_has_one_shape_for_every_caller():
+    assert make_check("x", "ok") == {"name": "x", "status": "ok", "detail": "", "remedy": "", "duration_ms": None}
+    assert make_check("x", "waived", "d", "reviewed, CHG-9")["remedy"] == "reviewed, CHG-9"
+    assert make_check("x", "skipped", "d", "do this")["remedy"] == ""
+
+
+def test_check_argument_spec_is_the_documented_shared_options():
+    spec = check_argument_spec("fail_on_failed", "statement_timeout_ms", "on_missing_table", "waivers")
+    assert spec == {"fail_on_failed": {"type": "bool", "default": False},
+                    "statement_timeout_ms": {"type": "int", "default": 30000},
+                    "on_missing_table": {"type": "str", "default": "skip", "choices": ["skip", "fail"]},
+                    "waivers": {"type": "dict", "default": {}}}
+    spec["waivers"]["default"]["x"] = "changed"
+    assert check_argument_spec("waivers")["waivers"]["default"] == {}  # every module gets its own copy
+    with pytest.raises(ValueError):
+        check_argument_spec("timeout")

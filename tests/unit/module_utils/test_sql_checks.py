@@ -4,7 +4,7 @@ import decimal
 import pytest
 
 from ansible_collections.hotdash.supabase.plugins.module_utils import sql_checks
-from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CheckFailed, InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 
 
 def check(expect, columns, rows):
@@ -106,8 +106,8 @@ def test_duplicate_check_names_are_refused():
 
 
 def test_rpc_definitions():
-    spec = sql_checks.normalize_rpc({"name": "get_revenue_metrics", "args": [{"sql": "now()"}, "2025-01-01",
-                                                                            {"value": 3, "type": "int"}]})
+    spec = sql_checks.normalize_rpc({"name": "get_revenue_metrics",
+                                     "args": [{"sql": "now()"}, "2025-01-01", {"value": 3, "type": "int"}]})
     assert spec["params"] == ["2025-01-01", 3] and spec["budget_ms"] == 500 and spec["calls"] == 3
     assert sql_checks.normalize_rpc("get_inventory_summary")["function"] == "get_inventory_summary"
     with pytest.raises(InvalidInput, match="'name' or 'schema.name'"):
@@ -141,12 +141,3 @@ def test_missing_table_status_follows_configuration():
     assert sql_checks.missing_table_check("c", ["facts"], "skip")["status"] == "skipped"
     failed = sql_checks.missing_table_check("c", ["facts"], "fail")
     assert failed["status"] == "fail" and failed["detail"] == "table missing: facts"
-
-
-def test_module_result_fails_only_when_asked():
-    checks = [sql_checks.make_check("a", "ok"), sql_checks.make_check("b", "fail", "rows=1\n(expected rows == 0)")]
-    result = sql_checks.module_result(checks)
-    assert result["passed"] is False and result["counts"] == {"ok": 1, "fail": 1}
-    with pytest.raises(CheckFailed) as info:
-        sql_checks.module_result(checks, fail_on_failed=True, what="integrity")
-    assert str(info.value) == "integrity failed: b: rows=1 (expected rows == 0)"

@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, HotDash data team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """Options shared by the modules that return report checks; ``report.check_argument_spec()`` is their spec."""
+
+    DOCUMENTATION = r'''
+options:
+  fail_on_failed:
+    description: Fail the task when any check has status C(fail); the message names each failed check.
+    type: bool
+    default: false
+'''
+
+    STATEMENT_TIMEOUT = r'''
+options:
+  statement_timeout_ms:
+    description: C(statement_timeout) of every check's transaction, in milliseconds; C(0) for none.
+    type: int
+    default: 30000
+'''
+
+    MISSING_TABLE = r'''
+options:
+  on_missing_table:
+    description:
+      - What a check on a table that does not exist reports - C(skip) reports it C(skipped) (C(table missing)),
+        C(fail) fails it.
+    type: str
+    default: skip
+    choices: [skip, fail]
+'''
+
+    WAIVERS = r'''
+options:
+  waivers:
+    description:
+      - Check name to recorded reason (who, ticket); a C(fail) or C(warn) check named here is reported C(waived) with
+        the reason. A waiver without a reason is refused.
+    type: dict
+    default: {}
+'''
