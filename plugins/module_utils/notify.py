@@ -126,8 +126,8 @@ def feedback_entry(event, environment, run_id=None, versions=None, results=None,
     if rows:
         out += ["", "| host | result | detail |", "| --- | --- | --- |"]
         for row in rows:
-            out.append("| %s | %s | %s |" % (row["host"], row["status"], row["detail"].replace("|", "\\|")
-                                            .replace("\n", " ")))
+            detail = row["detail"].replace("|", "\\|").replace("\n", " ")
+            out.append("| %s | %s | %s |" % (row["host"], row["status"], detail))
     if artifacts:
         out += ["", "Artifacts:", ""]
         for path in artifacts:

@@ -119,7 +119,6 @@ def test_down_scripts_in_migrations_are_hazards_and_rollbacks_are_found(tmp_path
     assert find_down_script(str(tmp_path), "20251011000001") is None
 
 
-
 def test_down_script_in_another_rollback_dir_and_two_for_one_version(tmp_path):
     elsewhere = tmp_path / "rollbacks"
     elsewhere.mkdir()
@@ -129,6 +128,7 @@ def test_down_script_in_another_rollback_dir_and_two_for_one_version(tmp_path):
     (elsewhere / "1_b.down.sql").write_text("")
     with pytest.raises(MigrationDirectoryError, match="several down scripts for version 1"):
         find_down_script(None, "1", rollback_dir=str(elsewhere))
+
 
 def test_accepts_the_migrations_dir_itself(tmp_path):
     mig = make(tmp_path, {"20251011000000_x.sql": "select 1;"})

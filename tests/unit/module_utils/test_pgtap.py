@@ -24,7 +24,7 @@ def test_todo_is_not_a_failure():
 
 
 def test_no_tap_output_is_plain_sql():
-    assert pgtap.parse_tap([]) ["tap"] is False
+    assert pgtap.parse_tap([])["tap"] is False
 
 
 def test_plan_drops_transaction_control_but_keeps_savepoints():
