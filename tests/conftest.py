@@ -4,11 +4,14 @@
 - ``pg_cluster``: one throwaway PostgreSQL cluster per pytest worker (initdb/pg_ctl on a free loopback
   port, pg_stat_statements preloaded), with a template database shaped like hosted Supabase.
 - ``make_db`` / ``db``: a fresh Supabase-shaped database per test (CREATE DATABASE ... TEMPLATE).
+- ``hotdash``: ``db`` with the example project's migrations and seed loaded (the runbook's schema and data).
 - ``supabase_cli``: the real, pinned Supabase CLI binary.
 - ``run_module``: run one of the collection's modules in-process, the way Ansible would, and return
   its result dict (``failed`` and ``msg`` included on failure).
+- ``by_name``: ``by_name(result)`` is ``{check name: check}`` of a module result's ``checks``.
 """
 import contextlib
+import glob
 import io
 import json
 import os
@@ -32,6 +35,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import throwaway_pg  # noqa: E402  (tools/throwaway_pg.py)
 
 TEMPLATE_DB = "supabase_shaped_template"
+EXAMPLE = os.path.join(ROOT, "examples", "hotdash")
 SUPABASE_CLI = os.environ.get("SUPABASE_CLI") or os.path.join(
     ROOT, "tools", "supabase-cli", "node_modules", ".bin", "supabase")
 
@@ -137,6 +141,17 @@ def db(make_db):
     return make_db()
 
 
+@pytest.fixture
+def hotdash(db):
+    """``db`` with examples/hotdash's migrations (loaded as plain SQL, no history rows) and seed."""
+    for path in sorted(glob.glob(os.path.join(EXAMPLE, "supabase", "migrations", "*.sql"))):
+        with open(path) as handle:
+            db.execute(handle.read())
+    with open(os.path.join(EXAMPLE, "supabase", "seed.sql")) as handle:
+        db.execute(handle.read())
+    return db
+
+
 @pytest.fixture(scope="session")
 def supabase_cli():
     """Path of the real, pinned Supabase CLI; the suite fails (not skips) when it is missing."""
@@ -199,3 +214,13 @@ def _run_module(name, args, check_mode=False, diff=False):
 def run_module():
     """run_module(name, args, check_mode=False, diff=False) -> result dict of the module."""
     return _run_module
+
+
+def _checks_by_name(result):
+    return dict((c["name"], c) for c in result["checks"])
+
+
+@pytest.fixture
+def by_name():
+    """by_name(result) -> {check name: check} of a module result."""
+    return _checks_by_name

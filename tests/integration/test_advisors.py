@@ -1,28 +1,7 @@
 """db_advisors with the real Supabase CLI against real PostgreSQL."""
-import glob
-import os
-
-import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EXAMPLE = os.path.join(ROOT, "examples", "hotdash")
 
 
-@pytest.fixture
-def hotdash(db):
-    for path in sorted(glob.glob(os.path.join(EXAMPLE, "supabase", "migrations", "*.sql"))):
-        with open(path) as handle:
-            db.execute(handle.read())
-    with open(os.path.join(EXAMPLE, "supabase", "seed.sql")) as handle:
-        db.execute(handle.read())
-    return db
-
-
-def by_name(result):
-    return dict((c["name"], c) for c in result["checks"])
-
-
-def test_advisors_grade_findings(hotdash, run_module, supabase_cli):
+def test_advisors_grade_findings(hotdash, run_module, supabase_cli, by_name):
     hotdash.execute("create table public.leaky (id int primary key)")
     args = dict(hotdash.connection_args(), cli_path=supabase_cli,
                 allow=["rls_enabled_no_policy:public.observability_logs"])

@@ -8,11 +8,7 @@ def write(project, name, sql):
     return str(path)
 
 
-def by_name(result):
-    return dict((c["name"], c) for c in result["checks"])
-
-
-def test_dangerous_index_warns_on_staging_and_fails_in_production(project, run_module):
+def test_dangerous_index_warns_on_staging_and_fails_in_production(project, run_module, by_name):
     path = write(project, "20251019000000_idx.sql", "CREATE TABLE IF NOT EXISTS public.t (a bigint);\n"
                                                     "CREATE INDEX IF NOT EXISTS t_a ON public.agents (a);\n")
     staging = run_module("migration_lint", dict(files=[path], environment="staging"))
@@ -25,7 +21,7 @@ def test_dangerous_index_warns_on_staging_and_fails_in_production(project, run_m
     assert "hotdash:lint-waive" in by_name(production)["lint"]["remedy"]
 
 
-def test_reviewed_waiver_comment_clears_the_rule_but_a_bare_one_does_not(project, run_module):
+def test_reviewed_waiver_comment_clears_the_rule_but_a_bare_one_does_not(project, run_module, by_name):
     sql = ("-- hotdash:lint-waive require-concurrent-index-creation reason: 200 rows, reviewed by maria CHG-9\n"
            "CREATE INDEX IF NOT EXISTS t_a ON public.agents (a);\n")
     path = write(project, "20251019000000_idx.sql", sql)
@@ -44,14 +40,14 @@ def test_reviewed_waiver_comment_clears_the_rule_but_a_bare_one_does_not(project
     ("ALTER TABLE public.agents DROP COLUMN IF EXISTS a;", "ban-drop-column"),
     ("ALTER TABLE public.agents RENAME COLUMN a TO b;", "renaming-column"),
 ])
-def test_each_dangerous_operation_is_flagged(project, run_module, sql, rule):
+def test_each_dangerous_operation_is_flagged(project, run_module, sql, rule, by_name):
     path = write(project, "20251019000000_x.sql", sql + "\n")
     result = run_module("migration_lint", dict(files=[path], environment="production"))
     assert rule in [f["rule"] for f in result["findings"] if f["dangerous"]], result["findings"]
     assert by_name(result)["lint"]["status"] == "fail"
 
 
-def test_parse_error_names_file_and_line_even_on_staging(project, run_module):
+def test_parse_error_names_file_and_line_even_on_staging(project, run_module, by_name):
     path = write(project, "20251019000000_bad.sql", "CREATE TABLE public.ok (a int);\n\nSELEC 1;\n")
     result = run_module("migration_lint", dict(files=[path], environment="staging"))
     lint = by_name(result)["lint"]
@@ -60,14 +56,14 @@ def test_parse_error_names_file_and_line_even_on_staging(project, run_module):
                                        "message": 'syntax error at or near "SELEC"'}]
 
 
-def test_safe_migration_and_no_files_pass(project, run_module):
+def test_safe_migration_and_no_files_pass(project, run_module, by_name):
     path = write(project, "20251019000000_ok.sql", "CREATE TABLE IF NOT EXISTS public.t (id bigint);\n")
     assert by_name(run_module("migration_lint", dict(files=[path], environment="production")))["lint"]["status"] \
         == "ok"
     assert by_name(run_module("migration_lint", dict(files=[])))["lint"]["detail"] == "no pending migration to lint"
 
 
-def test_verify_files_exist_and_parse(project, run_module):
+def test_verify_files_exist_and_parse(project, run_module, by_name):
     (project / "supabase" / "rls_tests.sql").write_text("SELECT 1;\n")
     (project / "integrity.sql").write_text("SELECT count(* FROM x;\n")
     result = run_module("migration_lint", dict(files=[], project_dir=str(project),

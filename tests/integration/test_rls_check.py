@@ -1,5 +1,4 @@
 """rls_check against real PostgreSQL with the hotdash schema: coverage, scenarios, SQL and pgTAP files."""
-import glob
 import os
 
 import pytest
@@ -19,20 +18,6 @@ SCENARIOS = [
 TEST_FILES = [os.path.join(EXAMPLE, "supabase", "rls_tests.sql"), os.path.join(EXAMPLE, "supabase", "tests", "database")]
 
 
-@pytest.fixture
-def hotdash(db):
-    for path in sorted(glob.glob(os.path.join(EXAMPLE, "supabase", "migrations", "*.sql"))):
-        with open(path) as handle:
-            db.execute(handle.read())
-    with open(os.path.join(EXAMPLE, "supabase", "seed.sql")) as handle:
-        db.execute(handle.read())
-    return db
-
-
-def by_name(result):
-    return dict((c["name"], c) for c in result["checks"])
-
-
 def rls_args(db, **extra):
     args = dict(db.connection_args(), allow_without_policy=["observability_logs"], scenarios=SCENARIOS,
                 test_files=TEST_FILES)
@@ -40,7 +25,7 @@ def rls_args(db, **extra):
     return args
 
 
-def test_everything_passes_on_the_example(hotdash, run_module):
+def test_everything_passes_on_the_example(hotdash, run_module, by_name):
     before = hotdash.schema_fingerprint()
     result = run_module("rls_check", rls_args(hotdash))
     assert result["passed"] is True and result["changed"] is False, result["checks"]
@@ -55,7 +40,7 @@ def test_everything_passes_on_the_example(hotdash, run_module):
     assert hotdash.scalar("select count(*) from public.facts") == 3
 
 
-def test_table_with_rls_off_fails(hotdash, run_module):
+def test_table_with_rls_off_fails(hotdash, run_module, by_name):
     hotdash.execute("create table public.leaky (id int); alter table public.facts disable row level security")
     result = run_module("rls_check", rls_args(hotdash, test_files=[]))
     checks = by_name(result)
@@ -69,7 +54,7 @@ def test_table_with_rls_off_fails(hotdash, run_module):
     assert allowed["passed"] is True
 
 
-def test_policy_leaking_rows_to_anon_fails_scenario_sql_file_and_pgtap(hotdash, run_module):
+def test_policy_leaking_rows_to_anon_fails_scenario_sql_file_and_pgtap(hotdash, run_module, by_name):
     hotdash.execute("create policy leak on public.facts for select to anon using (true)")
     result = run_module("rls_check", rls_args(hotdash))
     checks = by_name(result)
@@ -82,14 +67,14 @@ def test_policy_leaking_rows_to_anon_fails_scenario_sql_file_and_pgtap(hotdash, 
     assert pgtap["status"] == "fail" and "not ok" in pgtap["detail"] and "anon sees no facts" in pgtap["detail"]
 
 
-def test_rls_without_policy_is_reported(hotdash, run_module):
+def test_rls_without_policy_is_reported(hotdash, run_module, by_name):
     result = run_module("rls_check", rls_args(hotdash, allow_without_policy=[], scenarios=[], test_files=[]))
     check = by_name(result)["rls policies: public"]
     assert check["status"] == "warn" and "public.observability_logs" in check["detail"]
     assert result["passed"] is True
 
 
-def test_missing_table_is_skipped_or_failed_by_configuration(hotdash, run_module):
+def test_missing_table_is_skipped_or_failed_by_configuration(hotdash, run_module, by_name):
     scenario = [{"name": "sync logs hidden", "role": "anon", "table": "decision_sync_event_logs", "expect": "rows == 0"},
                 {"name": "query on missing", "role": "anon", "query": "select * from public.decision_sync_event_logs",
                  "expect": "rows == 0"}]
@@ -101,7 +86,7 @@ def test_missing_table_is_skipped_or_failed_by_configuration(hotdash, run_module
     assert failed["passed"] is False and by_name(failed)["rls scenario: sync logs hidden"]["status"] == "fail"
 
 
-def test_sql_test_file_error_names_the_statement(hotdash, run_module, tmp_path):
+def test_sql_test_file_error_names_the_statement(hotdash, run_module, tmp_path, by_name):
     path = tmp_path / "broken.sql"
     path.write_text("begin;\nselect 1;\nselect no_such_column from public.agents;\ncommit;\n")
     result = run_module("rls_check", rls_args(hotdash, scenarios=[], test_files=[str(path)]))
@@ -110,7 +95,7 @@ def test_sql_test_file_error_names_the_statement(hotdash, run_module, tmp_path):
     assert "42703" in detail
 
 
-def test_a_test_file_cannot_commit(hotdash, run_module, tmp_path):
+def test_a_test_file_cannot_commit(hotdash, run_module, tmp_path, by_name):
     path = tmp_path / "writes.test.sql"
     path.write_text("begin;\ndelete from public.agent_approvals;\ncommit;\n")
     result = run_module("rls_check", rls_args(hotdash, scenarios=[], test_files=[str(path)]))

@@ -1,25 +1,5 @@
 """rpc_check against real PostgreSQL: the runbook's functions, one that raises, one over budget, one missing."""
-import glob
-import os
-
 import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EXAMPLE = os.path.join(ROOT, "examples", "hotdash")
-
-
-@pytest.fixture
-def hotdash(db):
-    for path in sorted(glob.glob(os.path.join(EXAMPLE, "supabase", "migrations", "*.sql"))):
-        with open(path) as handle:
-            db.execute(handle.read())
-    with open(os.path.join(EXAMPLE, "supabase", "seed.sql")) as handle:
-        db.execute(handle.read())
-    return db
-
-
-def by_name(result):
-    return dict((c["name"], c) for c in result["checks"])
 
 RUNBOOK = [
     {"name": "get_revenue_metrics", "args": [{"sql": "now() - interval '7 days'"}, {"sql": "now()"}],
@@ -36,7 +16,7 @@ def rpc(hotdash, run_module, functions, **extra):
     return run_module("rpc_check", args)
 
 
-def test_runbook_functions_pass(hotdash, run_module):
+def test_runbook_functions_pass(hotdash, run_module, by_name):
     result = rpc(hotdash, run_module, RUNBOOK)
     assert result["passed"] is True and result["changed"] is False, result["checks"]
     check = by_name(result)["rpc: get_revenue_metrics"]
@@ -45,7 +25,7 @@ def test_runbook_functions_pass(hotdash, run_module):
     assert "segments=3, customers=485" in check["detail"]
 
 
-def test_wrong_value_or_shape_fails(hotdash, run_module):
+def test_wrong_value_or_shape_fails(hotdash, run_module, by_name):
     result = by_name(rpc(hotdash, run_module, [
         {"name": "get_approvals_pending_count", "expect": "value == 5"},
         {"name": "get_revenue_metrics", "args": ["2025-01-01T00:00:00Z", "2100-01-01T00:00:00Z"],
@@ -54,7 +34,7 @@ def test_wrong_value_or_shape_fails(hotdash, run_module):
     assert result["rpc: get_revenue_metrics"]["detail"].startswith("missing column(s) churn")
 
 
-def test_function_that_raises_fails(hotdash, run_module):
+def test_function_that_raises_fails(hotdash, run_module, by_name):
     hotdash.execute("create function public.get_broken() returns int language plpgsql as "
                     "$$ begin raise exception 'tile source unavailable'; end $$")
     result = rpc(hotdash, run_module, ["get_broken"])
@@ -63,7 +43,7 @@ def test_function_that_raises_fails(hotdash, run_module):
     assert check["detail"] == "raised: tile source unavailable (SQLSTATE P0001)"
 
 
-def test_function_over_budget_fails(hotdash, run_module):
+def test_function_over_budget_fails(hotdash, run_module, by_name):
     hotdash.execute("create function public.get_slow() returns int language sql as 'select 1 from pg_sleep(0.2)'")
     result = rpc(hotdash, run_module, [{"name": "get_slow", "budget_ms": 50, "calls": 1}])
     check = by_name(result)["rpc: get_slow"]
@@ -73,7 +53,7 @@ def test_function_over_budget_fails(hotdash, run_module):
     assert warned["passed"] is True and warned["checks"][0]["status"] == "warn"
 
 
-def test_missing_function_and_writing_function_fail(hotdash, run_module):
+def test_missing_function_and_writing_function_fail(hotdash, run_module, by_name):
     hotdash.execute("create function public.bump() returns void language sql as "
                     "'update public.customer_segments set customers = customers + 1'")
     result = by_name(rpc(hotdash, run_module, ["get_nothing", "bump"]))

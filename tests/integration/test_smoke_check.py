@@ -1,25 +1,5 @@
 """smoke_check against real PostgreSQL: reads, and the runbook's insert + delete that is always rolled back."""
-import glob
-import os
-
 import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EXAMPLE = os.path.join(ROOT, "examples", "hotdash")
-
-
-@pytest.fixture
-def hotdash(db):
-    for path in sorted(glob.glob(os.path.join(EXAMPLE, "supabase", "migrations", "*.sql"))):
-        with open(path) as handle:
-            db.execute(handle.read())
-    with open(os.path.join(EXAMPLE, "supabase", "seed.sql")) as handle:
-        db.execute(handle.read())
-    return db
-
-
-def by_name(result):
-    return dict((c["name"], c) for c in result["checks"])
 
 WRITE = {"name": "product_categories insert and delete", "table": "product_categories",
          "values": {"shopify_product_id": 99999, "category_l1": "Test", "category_l2": "Smoke Test",
@@ -33,7 +13,7 @@ def state(db):
             db.scalar("select count(*) from public.product_categories where shopify_product_id = 99999"))
 
 
-def test_reads_and_rolled_back_write(hotdash, run_module):
+def test_reads_and_rolled_back_write(hotdash, run_module, by_name):
     before = state(hotdash)
     result = run_module("smoke_check", dict(hotdash.connection_args(),
                                             reads=["product_categories", {"table": "customer_segments", "min_rows": 1}],
@@ -65,7 +45,7 @@ def test_failing_write_fails_and_changes_nothing(hotdash, run_module):
     assert state(hotdash) == (3, 3, 0)
 
 
-def test_read_only_mode_and_check_mode_skip_writes(hotdash, run_module):
+def test_read_only_mode_and_check_mode_skip_writes(hotdash, run_module, by_name):
     args = dict(hotdash.connection_args(), reads=["customer_segments"], writes=[WRITE])
     production = run_module("smoke_check", dict(args, read_only=True))
     assert by_name(production)["write: product_categories insert and delete"]["status"] == "skipped"
@@ -74,7 +54,7 @@ def test_read_only_mode_and_check_mode_skip_writes(hotdash, run_module):
     assert by_name(checked)["read: customer_segments"]["status"] == "ok"
 
 
-def test_missing_table_and_min_rows(hotdash, run_module):
+def test_missing_table_and_min_rows(hotdash, run_module, by_name):
     result = run_module("smoke_check", dict(hotdash.connection_args(), reads=[
         "decision_sync_event_logs", {"table": "agents", "min_rows": 10}]))
     checks = by_name(result)

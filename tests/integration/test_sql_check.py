@@ -1,32 +1,16 @@
 """sql_check against real PostgreSQL: the annotated runbook file, orphan specs, missing tables, read-only."""
-import glob
 import os
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLE = os.path.join(ROOT, "examples", "hotdash")
-
-
-@pytest.fixture
-def hotdash(db):
-    for path in sorted(glob.glob(os.path.join(EXAMPLE, "supabase", "migrations", "*.sql"))):
-        with open(path) as handle:
-            db.execute(handle.read())
-    with open(os.path.join(EXAMPLE, "supabase", "seed.sql")) as handle:
-        db.execute(handle.read())
-    return db
-
-
-def by_name(result):
-    return dict((c["name"], c) for c in result["checks"])
-
 CHECK_FILE = os.path.join(EXAMPLE, "docs", "runbooks", "data_integrity_checks.sql")
 ORPHANS = {"name": "approvals without agent",
            "orphans": {"table": "agent_approvals", "column": "agent_id", "references": "agents.id"}}
 
 
-def test_runbook_checks_pass(hotdash, run_module):
+def test_runbook_checks_pass(hotdash, run_module, by_name):
     result = run_module("sql_check", dict(hotdash.connection_args(), check_files=[CHECK_FILE], checks=[ORPHANS]))
     checks = by_name(result)
     assert result["passed"] is True and result["changed"] is False, result["checks"]
@@ -37,7 +21,7 @@ def test_runbook_checks_pass(hotdash, run_module):
     assert checks["decision sync events reference a decision"]["detail"] == "table missing: decision_sync_event_logs"
 
 
-def test_orphan_row_fails_with_its_key(hotdash, run_module):
+def test_orphan_row_fails_with_its_key(hotdash, run_module, by_name):
     hotdash.execute("insert into public.agent_approvals (agent_id, action) "
                     "values ('00000000-0000-0000-0000-00000000dead', 'ghost')")
     result = run_module("sql_check", dict(hotdash.connection_args(), check_files=[CHECK_FILE], checks=[ORPHANS]))
@@ -50,7 +34,7 @@ def test_orphan_row_fails_with_its_key(hotdash, run_module):
     assert hotdash.scalar("select count(*) from public.agent_approvals") == 4
 
 
-def test_missing_table_fails_when_configured(hotdash, run_module):
+def test_missing_table_fails_when_configured(hotdash, run_module, by_name):
     hotdash.execute("drop table public.observability_logs")
     result = run_module("sql_check", dict(hotdash.connection_args(), check_files=[CHECK_FILE],
                                           on_missing_table="fail"))
@@ -59,7 +43,7 @@ def test_missing_table_fails_when_configured(hotdash, run_module):
     assert check["status"] == "fail" and check["detail"] == "table missing: observability_logs"
 
 
-def test_warn_severity_and_value_expectations(hotdash, run_module):
+def test_warn_severity_and_value_expectations(hotdash, run_module, by_name):
     checks = [{"name": "too many errors", "query": "select count(*) from public.observability_logs where level = 'ERROR'",
                "expect": "value < 1", "severity": "warn"},
               {"name": "revenue present", "query": "select sum(revenue) as revenue from public.customer_segments",
@@ -69,7 +53,7 @@ def test_warn_severity_and_value_expectations(hotdash, run_module):
     assert result["revenue present"]["status"] == "ok"
 
 
-def test_checks_run_read_only(hotdash, run_module):
+def test_checks_run_read_only(hotdash, run_module, by_name):
     checks = [{"name": "sneaky", "query": "delete from public.agents returning id", "expect": "rows == 0"}]
     result = run_module("sql_check", dict(hotdash.connection_args(), checks=checks))
     check = by_name(result)["sneaky"]
