@@ -1,17 +1,41 @@
 """Every role documents exactly the variables it defaults (prometheus-community/ansible keeps the same rule).
 
 meta/argument_specs.yml must not supply defaults (defaults/main.yml does), every public default must be
-documented, and every documented optional input must have a default, so `ansible-doc -t role` is the manual.
+documented with its type, every documented optional input must have a default, so `ansible-doc -t role` is the
+manual. The README lists what the role exports, and every task is named and calls a module by FQCN.
 """
 import glob
 import os
+import re
 
 import pytest
 import yaml
+from ansible.template import Templar, trust_as_template
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 ROLES = sorted(os.path.basename(os.path.dirname(os.path.dirname(p)))
                for p in glob.glob(os.path.join(ROOT, "roles", "*", "meta", "argument_specs.yml")))
+TYPES = {"str": str, "path": str, "bool": bool, "int": int, "float": (int, float), "list": list, "dict": dict}
+# What each role hands to later roles and playbooks (set_fact under its prefix); the README must list the same.
+EXPORTS = {
+    "apply": ["supabase_apply_applied", "supabase_apply_error", "supabase_apply_failed", "supabase_apply_log_path",
+              "supabase_apply_planned"],
+    "approval": ["supabase_approval_record"],
+    "monitor": ["supabase_monitor_breached", "supabase_monitor_peaks", "supabase_monitor_reasons",
+                "supabase_monitor_report"],
+    "notify": ["supabase_notify_feedback_entry", "supabase_notify_index", "supabase_notify_last_event"],
+    "preflight": ["supabase_preflight_backup_path", "supabase_preflight_checks", "supabase_preflight_passed",
+                  "supabase_preflight_pending", "supabase_preflight_report"],
+    "rollback": ["supabase_rollback_log_path", "supabase_rollback_report", "supabase_rollback_reverted",
+                 "supabase_rollback_strategy", "supabase_rollback_succeeded"],
+    "verify": ["supabase_verify_passed", "supabase_verify_report"],
+}
+# Roles whose defaults/main.yml holds only their own prefixed variables: every shared variable they read
+# (supabase_db_url, supabase_report_dir, ...) is required. The others default some shared variables.
+WITHOUT_SHARED_DEFAULTS = ("approval", "notify", "rollback")
+# Roles whose tasks hide the connection URL with no_log: true. preflight and verify show their check modules'
+# results on failure; those modules declare db_url no_log themselves, so the URL is masked in what they return.
+DSN_TASKS_NO_LOG = ("apply", "approval", "monitor", "notify", "rollback")
 
 
 def load(path):
@@ -19,17 +43,53 @@ def load(path):
         return yaml.safe_load(handle) or {}
 
 
+def role_file(role, *parts):
+    return os.path.join(ROOT, "roles", role, *parts)
+
+
+def spec_of(role):
+    return load(role_file(role, "meta", "argument_specs.yml"))["argument_specs"]
+
+
+def defaults_of(role):
+    path = role_file(role, "defaults", "main.yml")
+    return load(path) if os.path.exists(path) else {}
+
+
+def tasks_of(role):
+    """Every task of the role's task files, blocks included."""
+    def walk(tasks):
+        for task in tasks or []:
+            yield task
+            for key in ("block", "rescue", "always"):
+                for inner in walk(task.get(key)):
+                    yield inner
+    out = []
+    for path in sorted(glob.glob(role_file(role, "tasks", "*.yml"))):
+        out.extend(walk(load(path)))
+    return out
+
+
+def rendered(value, defaults):
+    """A templated default as Ansible renders it (for a production run), so its type and choice can be checked."""
+    if not (isinstance(value, str) and "{{" in value):
+        return value
+    variables = dict(defaults, supabase_environment="production", playbook_dir="/srv/hotdash/playbooks",
+                     inventory_hostname="db1")
+    return Templar(variables=variables).template(trust_as_template(value))
+
+
 def test_every_role_has_an_argument_spec():
     roles = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "roles", "*")) if os.path.isdir(p))
     assert roles, "no roles found"
     assert roles == ROLES
+    assert sorted(EXPORTS) == ROLES
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_spec_and_defaults_name_the_same_keys(role):
-    spec = load(os.path.join(ROOT, "roles", role, "meta", "argument_specs.yml"))["argument_specs"]
-    defaults_path = os.path.join(ROOT, "roles", role, "defaults", "main.yml")
-    defaults = load(defaults_path) if os.path.exists(defaults_path) else {}
+    spec = spec_of(role)
+    defaults = defaults_of(role)
     options = spec["main"].get("options", {})
     documented_elsewhere = set()
     for entry, entry_spec in spec.items():
@@ -39,13 +99,75 @@ def test_spec_and_defaults_name_the_same_keys(role):
     for name, option in options.items():
         assert "default" not in option, "%s: %s has a default in the spec; put it in defaults/main.yml" % (role, name)
         assert option.get("description"), "%s: %s is not described" % (role, name)
+        assert option.get("type"), "%s: %s has no type" % (role, name)
         if not option.get("required"):
             assert name in defaults, "%s: optional %s has no default in defaults/main.yml" % (role, name)
 
 
 @pytest.mark.parametrize("role", ROLES)
+def test_defaults_match_the_documented_types(role):
+    options = spec_of(role)["main"]["options"]
+    defaults = defaults_of(role)
+    for name, value in defaults.items():
+        if name.startswith("__") or options[name]["type"] == "raw":
+            continue
+        if options[name]["type"] not in ("str", "path") or "choices" in options[name]:
+            value = rendered(value, defaults)
+        expected = TYPES[options[name]["type"]]
+        assert isinstance(value, expected), "%s: %s default %r is not a %s" % (role, name, value, options[name]["type"])
+        if "choices" in options[name]:
+            values = value if isinstance(value, list) else [value]
+            assert set(values) <= set(options[name]["choices"]), "%s: %s" % (role, name)
+    required = sorted(n for n, o in options.items() if o.get("required"))
+    assert required and not set(required) & set(defaults), role
+
+
+@pytest.mark.parametrize("role", ROLES)
 def test_public_variables_are_prefixed(role):
-    spec = load(os.path.join(ROOT, "roles", role, "meta", "argument_specs.yml"))["argument_specs"]
-    for entry_spec in spec.values():
+    for entry_spec in spec_of(role).values():
         for name in (entry_spec or {}).get("options", {}):
             assert name.startswith("supabase_"), "%s: %s is not prefixed supabase_" % (role, name)
+
+
+@pytest.mark.parametrize("role", WITHOUT_SHARED_DEFAULTS)
+def test_role_defaults_only_its_own_variables(role):
+    prefix = "supabase_%s_" % role
+    options = spec_of(role)["main"]["options"]
+    defaults = defaults_of(role)
+    assert set(k for k in options if k.startswith(prefix)) == set(defaults)
+    assert all(k.startswith(prefix) for k in defaults)
+    for name, spec in options.items():
+        if not name.startswith(prefix):
+            # shared variables (supabase_db_url, supabase_report_dir...) have no role default: required
+            assert spec.get("required") is True, "%s: %s" % (role, name)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_readme_lists_every_exported_variable(role):
+    prefix = "supabase_%s_" % role
+    exported = set()
+    for task in tasks_of(role):
+        exported.update(k for k in (task.get("ansible.builtin.set_fact") or {}) if k.startswith(prefix))
+    with open(role_file(role, "README.md")) as handle:
+        readme = handle.read()
+    assert "## Variables exported by the role" in readme, "%s: README has no exported variables section" % role
+    section = readme.split("## Variables exported by the role")[1].split("\n## ")[0]
+    listed = set(re.findall(r"^\| `(%s[a-z_]+)` \|" % prefix, section, re.MULTILINE))
+    assert exported and exported == listed == set(EXPORTS[role]), role
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_task_is_named_and_uses_fqcn(role):
+    for task in tasks_of(role):
+        assert task.get("name"), "%s: %s" % (role, task)
+        modules = [k for k in task if "." in k]
+        assert modules and all(k.startswith(("ansible.builtin.", "hotdash.supabase.")) for k in modules), \
+            "%s: %s" % (role, task["name"])
+
+
+@pytest.mark.parametrize("role", DSN_TASKS_NO_LOG)
+def test_tasks_passing_the_connection_url_are_no_log(role):
+    for task in tasks_of(role):
+        modules = [k for k in task if "." in k]
+        if modules and "db_url" in str(task.get(modules[0])):
+            assert task.get("no_log") is True, "%s: %s passes the DSN without no_log" % (role, task["name"])
