@@ -26,6 +26,7 @@ stop_cluster() {
   if [ -f "$DEMO_DIR/pg/cluster.json" ]; then
     "$PY" tools/throwaway_pg.py stop "$DEMO_DIR/pg" || true
   fi
+  rm -f "$DEMO_DIR/cluster.json"
 }
 trap stop_cluster EXIT
 
