@@ -76,7 +76,7 @@ class ActionModule(ActionBase):
         del validation
         result["changed"] = False
         try:
-            checklist = approval.normalize_checklist(args["required_acknowledgements"])
+            checklist = approval.normalize_checklist(args["required_acknowledgements"], gate=args["gate"])
             record = self._decide(args, checklist)
         except SupabaseError as exc:
             result.update(exc.result)

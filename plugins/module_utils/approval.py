@@ -50,7 +50,7 @@ ACKNOWLEDGEMENT_TYPES = ("confirm", "timestamp", "text")
 ACKNOWLEDGEMENTS_VARIABLE = "supabase_approval_acknowledgements"
 CHECKLIST_VARIABLE = "supabase_approval_required_acknowledgements"
 _ACK_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_ACK_KEYS = ("name", "question", "type", "min_age_hours")
+_ACK_KEYS = ("name", "question", "type", "min_age_hours", "gates")
 _CLOCK_SKEW = datetime.timedelta(minutes=1)
 
 # Environment variables that mean "an automation runs this, nobody is at the keyboard". ansible-runner
@@ -187,12 +187,14 @@ def prompt_text(gate, environment, hosts, versions, summary=None, checklist=()):
     return "\n".join(lines)
 
 
-def normalize_checklist(items):
-    """Validate the required acknowledgements (a list of dicts); return them with ``type`` filled in.
+def normalize_checklist(items, gate=None):
+    """Validate the required acknowledgements (a list of dicts); return those for ``gate``, ``type`` filled in.
 
     Each item has a ``name`` (lower-case identifier, unique), the ``question`` shown to the person, an
-    optional ``type`` (confirm, timestamp or text; confirm by default) and, for a timestamp only, an optional
-    ``min_age_hours`` (the notice the runbook asks for). A bad definition raises InvalidInput naming it.
+    optional ``type`` (confirm, timestamp or text; confirm by default), for a timestamp only an optional
+    ``min_age_hours`` (the notice the runbook asks for), and optional ``gates`` (the gates it applies to;
+    every gate when omitted, so an inventory-wide list can keep "24 h notice" off an emergency rollback).
+    A bad definition raises InvalidInput naming it, whichever gate is asked.
     """
     if items is None:
         return []
@@ -232,6 +234,15 @@ def normalize_checklist(items):
                 raise InvalidInput("%s: min_age_hours must be a number of hours >= 0, got %r"
                                    % (where, item["min_age_hours"]))
             entry["min_age_hours"] = min_age
+        gates = item.get("gates")
+        if gates is not None:
+            if isinstance(gates, str) or not isinstance(gates, (list, tuple)) or not gates:
+                raise InvalidInput("%s: gates must be a non-empty list of gates, got %r" % (where, gates))
+            unknown_gates = sorted(str(g) for g in gates if g not in GATES)
+            if unknown_gates:
+                raise InvalidInput("%s: unknown gate(s) %s; use %s" % (where, ", ".join(unknown_gates), ", ".join(GATES)))
+            if gate is not None and gate not in gates:
+                continue
         out.append(entry)
     return out
 

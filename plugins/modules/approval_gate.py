@@ -101,6 +101,9 @@ options:
       - C(type=timestamp) needs an ISO 8601 time that is not in the future and, with C(min_age_hours), at least that
         many hours before now (for example C(24) for "DevOps notified 24 hours in advance").
       - C(type=text) needs a non-empty answer, for example the incident commander's name.
+      - C(gates) (a list of gates) limits an item to those gates; without it the item applies to every gate. This
+        lets one inventory-wide list hold the apply window's checklist without holding up an emergency
+        C(production_rollback).
       - A waiver (O(mode=waiver)) waives the checklist along with the approval.
     type: list
     elements: dict

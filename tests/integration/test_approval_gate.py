@@ -296,7 +296,10 @@ def test_headless_with_acknowledgements_missing_fails_at_once_naming_each_and_re
 
 def test_headless_with_acknowledgements_records_them_in_audit_jsonl_and_report(gate_run):
     given = {"devops_notified_at": iso(26), "incident_commander": "Ana Lima", "rollback_criteria_defined": True}
-    proc = gate_run(supabase_approval_at=iso(1), supabase_approval_required_acknowledgements=CHECKLIST,
+    # an item for another gate is neither required nor recorded here
+    checklist = CHECKLIST + [{"name": "restore_point_named", "question": "Restore point named", "type": "text",
+                              "gates": ["production_rollback"]}]
+    proc = gate_run(supabase_approval_at=iso(1), supabase_approval_required_acknowledgements=checklist,
                     supabase_approval_acknowledgements=given, **APPROVED)
     assert proc.returncode == 0, proc.stdout
     assert proc.stdout.count("PAST THE GATE headless") == 2

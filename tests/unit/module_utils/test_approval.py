@@ -165,6 +165,20 @@ def test_checklist_definition_is_validated_naming_the_item():
         approval.normalize_checklist([{"name": "x", "question": "q"}, {"name": "x", "question": "r"}])
     with pytest.raises(InvalidInput, match="must be a list of dicts"):
         approval.normalize_checklist({"name": "x"})
+    with pytest.raises(InvalidInput, match="unknown gate.s. apply_prod; use apply_production"):
+        approval.normalize_checklist([{"name": "x", "question": "q", "gates": ["apply_prod"]}])
+    with pytest.raises(InvalidInput, match="gates must be a non-empty list"):
+        approval.normalize_checklist([{"name": "x", "question": "q", "gates": "apply_production"}])
+
+
+def test_items_limited_to_gates_are_asked_only_there():
+    """An inventory-wide production list must not demand 24 h of notice before an emergency rollback."""
+    items = [dict(CHECKLIST[0], gates=["apply_production"]), CHECKLIST[2]]
+    assert [i["name"] for i in approval.normalize_checklist(items, gate="apply_production")] == [
+        "devops_notified_at", "rollback_criteria_defined"]
+    assert [i["name"] for i in approval.normalize_checklist(items, gate="production_rollback")] == [
+        "rollback_criteria_defined"]
+    assert len(approval.normalize_checklist(items)) == 2
 
 
 def test_acknowledgements_ok_are_normalized_in_checklist_order():
