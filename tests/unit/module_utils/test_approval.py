@@ -325,3 +325,26 @@ def test_acknowledgements_are_part_of_the_record_and_its_identity(tmp_path):
     assert [c["name"] for c in checks] == ["acknowledged devops_notified_at", "acknowledged incident_commander",
                                            "acknowledged rollback_criteria_defined"]
     assert checks[2]["detail"] == "Rollback decision criteria defined: yes" and checks[0]["status"] == "ok"
+
+
+def test_the_production_checklist_in_the_docs_is_valid_and_answerable():
+    """docs/approvals.md's ready-to-paste list and its headless example answer fit together."""
+    import os
+    import re
+
+    import yaml
+    docs = os.path.join(os.path.dirname(__file__), "..", "..", "..", "docs", "approvals.md")
+    with open(docs) as handle:
+        text = handle.read()
+    block = re.search(r"```yaml\n(# Runbook .*?)```", text, re.S).group(1)
+    items = yaml.safe_load(block)["supabase_approval_required_acknowledgements"]
+    checklist = approval.normalize_checklist(items, gate="apply_production")
+    assert [i["name"] for i in checklist] == ["maintenance_window_scheduled", "devops_notified_at",
+                                              "rollback_criteria_defined", "monitoring_dashboards_open",
+                                              "incident_commander"]
+    assert approval.normalize_checklist(items, gate="production_rollback") == []
+    example = json.loads(re.search(r"-e '(\{\"supabase_approval_acknowledgements\".*?)'", text, re.S).group(1))
+    answers = example["supabase_approval_acknowledgements"]
+    now = datetime.datetime(2026, 11, 27, 1, 55, tzinfo=datetime.timezone.utc)
+    assert approval.check_acknowledgements("apply_production", "production", checklist, answers, now=now)[
+        "devops_notified_at"] == "2026-11-26T01:00:00Z"
