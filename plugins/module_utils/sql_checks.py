@@ -31,6 +31,7 @@ except ImportError:  # pragma: no cover - modules report missing_required_lib fi
     psycopg2 = None
     sql = None
 
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 from ansible_collections.hotdash.supabase.plugins.module_utils.statements import split_statements
@@ -229,6 +230,17 @@ class CheckSession(object):
         # Transaction-level only (no session default): through Supabase's transaction pooler a session setting
         # would leak to other clients. A COMMIT smuggled into a query is refused by single_statement() instead.
         conn.autocommit = False
+
+    @classmethod
+    @contextlib.contextmanager
+    def opened(cls, settings, application_name, statement_timeout_ms=DEFAULT_STATEMENT_TIMEOUT_MS,
+               on_missing_table="skip"):
+        """A session on a new connection to ``settings`` (a ConnectionSettings), closed when the block ends."""
+        conn = connect(settings, application_name=application_name)
+        try:
+            yield cls(conn, statement_timeout_ms, on_missing_table)
+        finally:
+            conn.close()
 
     @contextlib.contextmanager
     def transaction(self, read_only=True, role=None, settings=None, claims=None):

@@ -135,7 +135,6 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
     new_module,
     run_module,
 )
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
 from ansible_collections.hotdash.supabase.plugins.module_utils.pgtap import expand_test_paths, run_test_file
 from ansible_collections.hotdash.supabase.plugins.module_utils.rls import (
     coverage_checks,
@@ -152,17 +151,14 @@ def body(module):
     # Validate everything before connecting: a typo fails without touching the database.
     scenarios = [normalize_scenario(s) for s in params["scenarios"]]
     files = expand_test_paths(params["test_files"])
-    conn = connect(connection_settings(module), application_name="hotdash.supabase.rls_check")
-    try:
-        session = CheckSession(conn, params["statement_timeout_ms"], params["on_missing_table"])
+    with CheckSession.opened(connection_settings(module), "hotdash.supabase.rls_check", params["statement_timeout_ms"],
+                             params["on_missing_table"]) as session:
         with session.transaction() as cur:
             tables = table_security(cur, params["schemas"])
         checks = coverage_checks(tables, params["schemas"], params["allow_without_rls"],
                                  params["allow_without_policy"], params["without_policy_status"])
         checks.extend(run_scenario(session, scenario) for scenario in scenarios)
         checks.extend(run_test_file(session, path) for path in files)
-    finally:
-        conn.close()
     return module_result(checks, params["fail_on_failed"], "RLS checks", tables=tables)
 
 

@@ -98,7 +98,6 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
     new_module,
     run_module,
 )
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result
 from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import (
     CheckSession,
@@ -110,12 +109,9 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import
 def body(module):
     params = module.params
     specs = [normalize_rpc(spec, params["budget_ms"], params["calls"]) for spec in params["functions"]]
-    conn = connect(connection_settings(module), application_name="hotdash.supabase.rpc_check")
-    try:
-        session = CheckSession(conn, params["statement_timeout_ms"])
+    with CheckSession.opened(connection_settings(module), "hotdash.supabase.rpc_check",
+                             params["statement_timeout_ms"]) as session:
         checks = [run_rpc(session, spec) for spec in specs]
-    finally:
-        conn.close()
     return module_result(checks, params["fail_on_failed"], "RPC checks")
 
 

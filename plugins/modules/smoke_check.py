@@ -106,7 +106,6 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
     new_module,
     run_module,
 )
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result
 from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import (
     CheckSession,
@@ -121,14 +120,11 @@ def body(module):
     params = module.params
     reads = [normalize_read(spec) for spec in params["reads"]]
     writes = [normalize_write(spec) for spec in params["writes"]]
-    conn = connect(connection_settings(module), application_name="hotdash.supabase.smoke_check")
-    try:
-        session = CheckSession(conn, params["statement_timeout_ms"], params["on_missing_table"])
+    with CheckSession.opened(connection_settings(module), "hotdash.supabase.smoke_check", params["statement_timeout_ms"],
+                             params["on_missing_table"]) as session:
         checks = [run_read(session, spec) for spec in reads]
         checks.extend(run_write(session, spec, read_only_mode=params["read_only"], check_mode=module.check_mode)
                       for spec in writes)
-    finally:
-        conn.close()
     return module_result(checks, params["fail_on_failed"], "smoke tests")
 
 

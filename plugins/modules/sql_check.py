@@ -102,7 +102,6 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
     new_module,
     run_module,
 )
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result
 from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import (
     CheckSession,
@@ -114,12 +113,9 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import
 def body(module):
     params = module.params
     checks = load_integrity_checks(params["checks"], params["check_files"])
-    conn = connect(connection_settings(module), application_name="hotdash.supabase.sql_check")
-    try:
-        session = CheckSession(conn, params["statement_timeout_ms"], params["on_missing_table"])
+    with CheckSession.opened(connection_settings(module), "hotdash.supabase.sql_check", params["statement_timeout_ms"],
+                             params["on_missing_table"]) as session:
         results = [run_integrity_check(session, check) for check in checks]
-    finally:
-        conn.close()
     return module_result(results, params["fail_on_failed"], "data integrity checks")
 
 
