@@ -85,8 +85,8 @@ class ActionModule(ActionBase):
             return result
         result["record"] = record
         result["checks"] = approval.acknowledgement_checks(checklist, record["acknowledgements"])
-        result["msg"] = "gate %s on %s approved by %s (%s)" % (record["gate"], record["environment"],
-                                                              record["approver"], record["mode"])
+        result["msg"] = "gate %s on %s approved by %s (%s)" % (
+            record["gate"], record["environment"], record["approver"], record["mode"])
         return result
 
     def _decide(self, args, checklist):

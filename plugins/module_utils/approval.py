@@ -109,8 +109,8 @@ def validate_gate(gate, mode):
 
 def missing_approval_message(gate, environment, reason):
     return ("approval required for gate %s on %s and %s: pass %s (ISO 8601 UTC, e.g. %s) as extra vars, "
-            "or run from a terminal and answer yes" % (gate, environment, reason, ", ".join(HEADLESS_VARIABLES),
-                                                      iso(utc_now())))
+            "or run from a terminal and answer yes"
+            % (gate, environment, reason, ", ".join(HEADLESS_VARIABLES), iso(utc_now())))
 
 
 def check_headless(gate, environment, approver, ticket, approved_at, max_age_hours=DEFAULT_MAX_AGE_HOURS,

@@ -134,9 +134,9 @@ CHECKLIST = [
 GOOD = {"devops_notified_at": "2025-10-18T01:00:00Z", "incident_commander": " Ana ", "rollback_criteria_defined": True}
 
 
-def acks(values, checklist=CHECKLIST, now=NOW):
-    return approval.check_acknowledgements("apply_production", "production", approval.normalize_checklist(checklist),
-                                           values, now=now)
+def acks(values, checklist=None, now=NOW):
+    checklist = approval.normalize_checklist(CHECKLIST if checklist is None else checklist)
+    return approval.check_acknowledgements("apply_production", "production", checklist, values, now=now)
 
 
 def refused(values, **kwargs):
