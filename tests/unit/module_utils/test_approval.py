@@ -337,12 +337,14 @@ def test_the_production_checklist_in_the_docs_is_valid_and_answerable():
     with open(docs) as handle:
         text = handle.read()
     block = re.search(r"```yaml\n(# Runbook .*?)```", text, re.S).group(1)
-    items = yaml.safe_load(block)["supabase_approval_required_acknowledgements"]
+    items = yaml.safe_load(block)["supabase_playbook_apply_checklist"]
+    # what the docs show is what the production inventory ships
+    with open(os.path.join(os.path.dirname(docs), "..", "inventories", "production", "group_vars",
+                           "production.yml")) as handle:
+        assert yaml.safe_load(handle)["supabase_playbook_apply_checklist"] == items
     checklist = approval.normalize_checklist(items, gate="apply_production")
-    assert [i["name"] for i in checklist] == ["maintenance_window_scheduled", "devops_notified_at",
-                                              "rollback_criteria_defined", "monitoring_dashboards_open",
-                                              "incident_commander"]
-    assert approval.normalize_checklist(items, gate="production_rollback") == []
+    assert [i["name"] for i in checklist] == ["devops_notified_at", "incident_commander", "monitoring_dashboards_open",
+                                              "rollback_criteria_approved"]
     example = json.loads(re.search(r"-e '(\{\"supabase_approval_acknowledgements\".*?)'", text, re.S).group(1))
     answers = example["supabase_approval_acknowledgements"]
     now = datetime.datetime(2026, 11, 27, 1, 55, tzinfo=datetime.timezone.utc)
