@@ -16,7 +16,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, redact
-from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ConnectionFailed, InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ConnectionFailed
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 
 

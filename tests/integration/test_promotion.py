@@ -132,7 +132,7 @@ def test_naming_fails_in_production_and_warns_on_staging(make_db, project, run_m
 
 
 def test_production_without_staging_url_fails_closed(prod_and_staging, project, run_module):
-    prod, _ = prod_and_staging
+    prod = prod_and_staging[0]
     result = run_module("migration_readiness_info", dict(prod.connection_args(), project_dir=str(project),
                                                          environment="production"))
     statuses, checks = by_name(result)

@@ -1,6 +1,5 @@
 """Unit tests of the apply engine's logic (no database)."""
 import datetime
-import os
 from collections import namedtuple
 
 import pytest

@@ -1,5 +1,4 @@
 """Unit tests of the Supabase CLI wrapper, with tiny fake CLIs (no database, no real CLI)."""
-import os
 import stat
 
 import pytest

@@ -33,7 +33,7 @@ class FakeCursor(object):
 def test_ensure_runs_the_cli_statements_in_order_when_missing():
     cur = FakeCursor([])
     assert history.ensure_history_table(cur) is True
-    ddl = [q for q, _ in cur.executed if "pg_attribute" not in q]
+    ddl = [q for q, _params in cur.executed if "pg_attribute" not in q]
     assert ddl == list(history.CREATE_STATEMENTS)
     assert ddl[1] == ("CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations "
                       "(version text NOT NULL PRIMARY KEY)")
@@ -42,13 +42,13 @@ def test_ensure_runs_the_cli_statements_in_order_when_missing():
 def test_ensure_adds_missing_columns_of_an_old_table():
     cur = FakeCursor(["version"])
     assert history.ensure_history_table(cur) is True
-    assert any("ADD COLUMN IF NOT EXISTS name text" in q for q, _ in cur.executed)
+    assert any("ADD COLUMN IF NOT EXISTS name text" in q for q, _params in cur.executed)
 
 
 def test_ensure_takes_no_lock_when_complete():
     cur = FakeCursor(["version", "statements", "name", "created_by"])
     assert history.ensure_history_table(cur) is False
-    assert all("pg_attribute" in q for q, _ in cur.executed)
+    assert all("pg_attribute" in q for q, _params in cur.executed)
 
 
 def test_read_history_sorts_as_text_and_keeps_null_statements():
@@ -59,7 +59,7 @@ def test_read_history_sorts_as_text_and_keeps_null_statements():
     assert result[1] == HistoryRow("10", "b", None)
     assert result[0].statements == []
     # Exactly one data query after the catalog lookup.
-    assert sum(1 for q, _ in cur.executed if "pg_attribute" not in q) == 1
+    assert sum(1 for q, _params in cur.executed if "pg_attribute" not in q) == 1
 
 
 def test_read_history_without_table_is_empty():

@@ -29,7 +29,7 @@ def test_wraparound_window_with_days():
 def test_next_start_and_override():
     status, detail, remedy, data = window.evaluate(["02:00-04:00"], at("2026-11-26 12:00"))
     assert data["next_window_start"] == "2026-11-27T02:00:00Z" and "override_reason" in remedy
-    status, detail, _, data = window.evaluate(["02:00-04:00"], at("2026-11-26 12:00"), override_reason="CHG-1")
+    status, detail, remedy, data = window.evaluate(["02:00-04:00"], at("2026-11-26 12:00"), override_reason="CHG-1")
     assert status == "waived" and detail.endswith("(overridden: CHG-1)") and data["override_reason"] == "CHG-1"
 
 

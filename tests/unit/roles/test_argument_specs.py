@@ -62,8 +62,7 @@ def tasks_of(role):
         for task in tasks or []:
             yield task
             for key in ("block", "rescue", "always"):
-                for inner in walk(task.get(key)):
-                    yield inner
+                yield from walk(task.get(key))
     out = []
     for path in sorted(glob.glob(role_file(role, "tasks", "*.yml"))):
         out.extend(walk(load(path)))
