@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmarks of the migration engine against its floor and the Supabase CLI, from one run.
 
   .venv/bin/python benchmarks/run.py            # 500 migrations, 10,000 + 10,000 versions (make bench)
