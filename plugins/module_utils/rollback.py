@@ -48,7 +48,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.apply import Appl
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CheckFailed, InvalidInput, SupabaseError
 from ansible_collections.hotdash.supabase.plugins.module_utils.history import delete_history, read_history
-from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import find_down_script
+from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import default_rollback_dir, find_down_script
 from ansible_collections.hotdash.supabase.plugins.module_utils.read_only import writable_session
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check, utc_stamp
 from ansible_collections.hotdash.supabase.plugins.module_utils.statements import split_statements
@@ -75,7 +75,7 @@ class RollbackOptions(object):
     """What to roll back and how; defaults are the module's defaults."""
 
     def __init__(self, strategy, environment="local", project_dir=None, target_version=None, versions=None,
-                 rollback_script=None, backup_path=None, schemas=DEFAULT_SCHEMAS, count_tables=DEFAULT_COUNT_TABLES,
+                 rollback_script=None, rollback_dir=None, backup_path=None, schemas=DEFAULT_SCHEMAS, count_tables=DEFAULT_COUNT_TABLES,
                  seed_path=None, project_ref=None, access_token=None, api_url="https://api.supabase.com",
                  recovery_time_target=None, wait_timeout=1800, poll_interval=15, log_dir=None, trigger=None,
                  run_id=None, host=None, record_exercise=True, fail_on_verify=True, pg_bin_dir=None, timeout=3600):
@@ -123,6 +123,7 @@ class RollbackOptions(object):
         self.target_version = str(target_version) if target_version not in (None, "") else None
         self.versions = [str(v) for v in (versions or [])]
         self.rollback_script = rollback_script
+        self.rollback_dir = rollback_dir or None
         self.backup_path = backup_path
         self.schemas = list(schemas)
         self.count_tables = [qualify(t) for t in (count_tables or [])]
@@ -197,8 +198,11 @@ def read_script(path, what):
     return text, statements
 
 
-def plan_down_scripts(project_dir, to_revert, rollback_script=None):
-    """Steps ``[{versions, file, statements}]``, newest first; InvalidInput naming every missing script."""
+def plan_down_scripts(project_dir, to_revert, rollback_script=None, rollback_dir=None):
+    """Steps ``[{versions, file, statements}]``, newest first; InvalidInput naming every missing script.
+
+    Down scripts are looked up in ``rollback_dir`` (default ``<project>/supabase/rollbacks``).
+    """
     if rollback_script:
         text, statements = read_script(rollback_script, "rollback script")
         listed = parse_reverts_header(text)
@@ -213,14 +217,15 @@ def plan_down_scripts(project_dir, to_revert, rollback_script=None):
         return [dict(versions=list(to_revert), file=rollback_script, statements=statements)] if to_revert else []
     steps, missing = [], []
     for version in to_revert:
-        path = find_down_script(project_dir, version)
+        path = find_down_script(project_dir, version, rollback_dir=rollback_dir)
         if path is None:
             missing.append(version)
             continue
         steps.append(dict(versions=[version], file=path, statements=read_script(path, "down script")[1]))
     if missing:
-        raise InvalidInput("no down script for %s in %s/supabase/rollbacks (expected <version>_<name>.down.sql); "
-                           "nothing was rolled back" % (", ".join(missing), project_dir))
+        raise InvalidInput("no down script for %s in %s (expected <version>_<name>.down.sql); "
+                           "nothing was rolled back" % (", ".join(missing),
+                                                       rollback_dir or default_rollback_dir(project_dir)))
     return steps
 
 
@@ -489,7 +494,8 @@ def _plan(conn, options, result):
         return None
     plan = dict(dump_counts=dump_counts, expected=expected)
     if options.strategy == "down_scripts":
-        plan["steps"] = plan_down_scripts(options.project_dir, to_revert, options.rollback_script)
+        plan["steps"] = plan_down_scripts(options.project_dir, to_revert, options.rollback_script,
+                                          rollback_dir=options.rollback_dir)
         result["plan"] = [dict(versions=s["versions"], file=s["file"], statements=len(s["statements"]))
                           for s in plan["steps"]]
         result["queries"] = [q for s in plan["steps"] for q in s["statements"]]

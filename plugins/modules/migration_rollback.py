@@ -60,6 +60,12 @@ options:
         O(strategy=down_scripts).
       - 'Its header names the versions it reverts, in lines such as C(-- reverts: 20251019090000, 20251015090000).'
     type: path
+  rollback_dir:
+    description:
+      - Directory of the C(<version>_<name>.down.sql) scripts for O(strategy=down_scripts).
+      - Defaults to C(<project_dir>/supabase/rollbacks); never C(supabase/migrations), where C(supabase db push)
+        would apply them as migrations.
+    type: path
   backup_path:
     description: The C(pg_dump -Fc) file to restore for O(strategy=logical_restore) (the preflight's backup).
     type: path
@@ -269,7 +275,8 @@ def body(module):
     p = module.params
     options = RollbackOptions(
         p["strategy"], environment=p["environment"], project_dir=p["project_dir"], target_version=p["target_version"],
-        versions=p["versions"], rollback_script=p["rollback_script"], backup_path=p["backup_path"],
+        versions=p["versions"], rollback_script=p["rollback_script"], rollback_dir=p["rollback_dir"],
+        backup_path=p["backup_path"],
         schemas=p["schemas"], count_tables=p["count_tables"], seed_path=p["seed_path"], project_ref=p["project_ref"],
         access_token=p["access_token"], api_url=p["api_url"], recovery_time_target=p["recovery_time_target"],
         wait_timeout=p["wait_timeout"], poll_interval=p["poll_interval"], log_dir=p["log_dir"], trigger=p["trigger"],
@@ -287,6 +294,7 @@ def main():
         target_version=dict(type="str"),
         versions=dict(type="list", elements="str", default=[]),
         rollback_script=dict(type="path"),
+        rollback_dir=dict(type="path"),
         backup_path=dict(type="path"),
         schemas=dict(type="list", elements="str", default=["public"]),
         count_tables=dict(type="list", elements="str", default=list(DEFAULT_COUNT_TABLES)),

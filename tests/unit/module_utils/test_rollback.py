@@ -150,3 +150,20 @@ def test_backup_counts_compared_for_logical_restore():
 def test_log_path_name():
     moment = datetime.datetime(2025, 10, 19, 2, 15, 0, tzinfo=datetime.timezone.utc)
     assert log_path_for("/r/db1", "staging", moment) == "/r/db1/staging_rollback_20251019T021500Z.log"
+
+
+def test_plan_down_scripts_reads_a_configured_rollback_dir(tmp_path):
+    from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+    from ansible_collections.hotdash.supabase.plugins.module_utils.rollback import plan_down_scripts
+    custom = tmp_path / "db" / "down"
+    custom.mkdir(parents=True)
+    (custom / "20251019090000_tiles.down.sql").write_text("drop view if exists public.dashboard_tiles;\n")
+    steps = plan_down_scripts(str(tmp_path), ["20251019090000"], rollback_dir=str(custom))
+    assert steps[0]["file"] == str(custom / "20251019090000_tiles.down.sql")
+    try:
+        plan_down_scripts(str(tmp_path), ["20251019090000"])
+    except InvalidInput as err:
+        assert str(err) == ("no down script for 20251019090000 in %s/supabase/rollbacks (expected "
+                            "<version>_<name>.down.sql); nothing was rolled back" % tmp_path)
+    else:
+        raise AssertionError("the default directory has no script: planning must fail")
