@@ -155,6 +155,7 @@ def test_log_path_name():
 def test_plan_down_scripts_reads_a_configured_rollback_dir(tmp_path):
     from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
     from ansible_collections.hotdash.supabase.plugins.module_utils.rollback import plan_down_scripts
+    (tmp_path / "supabase" / "migrations").mkdir(parents=True)
     custom = tmp_path / "db" / "down"
     custom.mkdir(parents=True)
     (custom / "20251019090000_tiles.down.sql").write_text("drop view if exists public.dashboard_tiles;\n")
