@@ -129,3 +129,27 @@ def test_production_refused_while_staging_lacks_a_version(make_db, run_module, t
     assert history_versions(prod) == prod_before
     assert approvals(prod) == []
     assert ":%s@" % stg.password not in run.output
+
+
+def test_sustained_monitor_breach_rolls_back(make_db, run_module, tmp_path):
+    # The application's error rate stays at 5 % for the whole watch window (the runbook's trigger: > 1 % for
+    # longer than the sustain time): the monitor phase breaches and the rescue rolls the release back.
+    stg = make_db("stg")
+    baseline(run_module, stg)
+    history_before, counts_before = history_versions(stg), table_counts(stg)
+    inventory = write_inventory(tmp_path, {"stg1": ("staging", stg)})
+    watch = {"supabase_monitor_window_seconds": 3, "supabase_monitor_interval_seconds": 1,
+             "supabase_monitor_sustain_seconds": 1,
+             "supabase_monitor_error_rate_query": "SELECT 5 AS errors, 100 AS total"}
+    watch.update(approval_vars())
+
+    run = run_playbook(tmp_path, "apply_staging", inventory, watch)
+
+    assert run.rc != 0, run
+    failure = _only_line(run, "stg1: FAILED (monitor")
+    assert "error rate" in failure
+    assert "rolled back %s (succeeded)" % NEW_VERSION in failure
+    assert history_versions(stg) == history_before
+    assert table_counts(stg) == counts_before
+    assert stg.scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'customer_segments'"
+                      " AND column_name = 'churn_pct'") == 0
