@@ -90,17 +90,28 @@ def payload(event, environment, run_id=None, versions=None, results=None, reason
     if index or report_dir:
         lines.append("report: %s" % (index or report_dir))
     body = {
-        "text": redact("\n".join(lines), secrets),
+        "text": "\n".join(lines),
         "event": event,
         "environment": environment,
         "run_id": run_id,
         "versions": [str(v) for v in (versions or [])],
         "results": rows,
-        "reason": redact(reason, secrets) if reason else None,
+        "reason": reason or None,
         "report_dir": report_dir,
         "index": index,
     }
-    return body
+    return _redact_all(body, secrets)
+
+
+def _redact_all(value, secrets):
+    """Every string anywhere in the body, per-host details included, goes out redacted."""
+    if isinstance(value, dict):
+        return dict((key, _redact_all(item, secrets)) for key, item in value.items())
+    if isinstance(value, list):
+        return [_redact_all(item, secrets) for item in value]
+    if isinstance(value, str):
+        return redact(value, secrets)
+    return value
 
 
 def marker(run_id, event):

@@ -55,3 +55,13 @@ def test_feedback_entry_is_appended_once_per_run_and_event(tmp_path):
                                notify.marker("r1", "rollback"))
     text = open(path).read()
     assert text.count("run=r1 event=success") == 1 and text.count("run=r1 event=rollback") == 1
+
+
+def test_payload_redacts_per_host_details_too():
+    # A per-host detail often carries an error message, and error messages can carry a DSN.
+    body = notify.payload("failure", "staging", run_id="staging_x",
+                          results={"stg1": {"status": "failed",
+                                            "detail": "cannot connect to postgresql://app:s3cret-pw@db:5432/app"}},
+                          secrets=["tok-123"], report_dir="artifacts/data/tok-123")
+    assert body["results"][0]["detail"] == "cannot connect to postgresql://app:********@db:5432/app"
+    assert "s3cret-pw" not in str(body) and "tok-123" not in str(body)
