@@ -86,7 +86,9 @@ checklist=(-e "{\"supabase_approval_acknowledgements\": {\"devops_notified_at\":
 "${PLAYBOOK[@]}" playbooks/apply_production.yml "${approval[@]}" "${checklist[@]}" "${window[@]}" </dev/null
 
 step "done"
-latest=$(ls -1dt "$HOTDASH_ARTIFACTS_DIR"/production_* 2>/dev/null | head -n 1 || true)
-echo "Staging report:    $(ls -1dt "$HOTDASH_ARTIFACTS_DIR"/staging_* | head -n 1)/index.md"
+# Run directories are named <env>_<UTC timestamp>: the last in sort order is the newest.
+newest_run() { printf '%s\n' "$HOTDASH_ARTIFACTS_DIR"/"$1"_* | sort | tail -n 1; }
+latest=$(newest_run production)
+echo "Staging report:    $(newest_run staging)/index.md"
 echo "Production report: ${latest}/index.md"
 echo "Stopping the demo cluster (artifacts are kept)."

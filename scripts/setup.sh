@@ -17,11 +17,12 @@ apt_install() {
   $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+newest_pg_bin() { printf '%s\n' /usr/lib/postgresql/*/bin | grep -v '[*]' | sort -V | tail -n 1; }
+pg_bin=$(newest_pg_bin || true)
 if ! command -v initdb >/dev/null 2>&1 && [ -z "$pg_bin" ]; then
   echo "setup: installing PostgreSQL server (apt)"
   apt_install postgresql postgresql-contrib
-  pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  pg_bin=$(newest_pg_bin)
 fi
 pg_major=$(basename "$(dirname "${pg_bin:-/usr/lib/postgresql/15/bin}")")
 if [ ! -f "/usr/share/postgresql/${pg_major}/extension/pgtap.control" ]; then
@@ -36,6 +37,8 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm
 fi
 command -v runuser >/dev/null 2>&1 || apt_install util-linux
+# ansible-test sanity's shellcheck test is skipped (not failed) without it: make test wants it to run.
+command -v shellcheck >/dev/null 2>&1 || { echo "setup: installing shellcheck (apt)"; apt_install shellcheck; }
 
 # Python: venv + pinned requirements, reinstalled only when requirements.txt changes.
 PY=${PYTHON:-python3}
