@@ -223,9 +223,9 @@ def plan_down_scripts(project_dir, to_revert, rollback_script=None, rollback_dir
             continue
         steps.append(dict(versions=[version], file=path, statements=read_script(path, "down script")[1]))
     if missing:
+        where = rollback_dir or default_rollback_dir(project_dir)
         raise InvalidInput("no down script for %s in %s (expected <version>_<name>.down.sql); "
-                           "nothing was rolled back" % (", ".join(missing),
-                                                       rollback_dir or default_rollback_dir(project_dir)))
+                           "nothing was rolled back" % (", ".join(missing), where))
     return steps
 
 
