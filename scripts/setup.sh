@@ -37,6 +37,12 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm
 fi
 command -v runuser >/dev/null 2>&1 || apt_install util-linux
+# PostgreSQL refuses to run as root: as root, the throwaway clusters run as the `postgres` system user, which
+# Debian's postgresql package creates; create it when the server binaries came from elsewhere.
+if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+  echo "setup: creating the postgres system user"
+  useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
+fi
 # ansible-test sanity's shellcheck test is skipped (not failed) without it: make test wants it to run.
 command -v shellcheck >/dev/null 2>&1 || { echo "setup: installing shellcheck (apt)"; apt_install shellcheck; }
 
