@@ -1,30 +1,4 @@
-"""migration_repair module wiring without a database."""
-import importlib
-
-import pytest
-import yaml
-
-
-def test_documentation_matches_argument_spec(monkeypatch):
-    module = importlib.import_module("ansible_collections.hotdash.supabase.plugins.modules.migration_repair")
-    captured = {}
-
-    class Stop(Exception):
-        pass
-
-    def fake_new_module(spec, **kwargs):
-        captured.update(spec)
-        raise Stop()
-
-    monkeypatch.setattr(module, "new_module", fake_new_module)
-    with pytest.raises(Stop):
-        module.main()
-    doc = yaml.safe_load(module.DOCUMENTATION)
-    assert set(doc["options"]) == set(captured)
-    for key, spec in captured.items():
-        opt = doc["options"][key]
-        assert (opt["type"], opt.get("default"), opt.get("choices"), opt.get("elements"), opt.get("aliases")) == \
-            (spec["type"], spec.get("default"), spec.get("choices"), spec.get("elements"), spec.get("aliases")), key
+"""migration_repair input checks without a database (docs vs spec: test_module_documentation.py)."""
 
 
 def test_state_is_required_and_validated(run_module, tmp_path):

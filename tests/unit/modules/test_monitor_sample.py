@@ -1,41 +1,5 @@
-"""monitor_sample and db_inspect without a database: documented options equal the argument spec; input checks."""
-import importlib
-
+"""monitor_sample and db_inspect input checks without a database (docs vs spec: test_module_documentation.py)."""
 import pytest
-import yaml
-
-
-def spec_of(name, monkeypatch):
-    module = importlib.import_module("ansible_collections.hotdash.supabase.plugins.modules.%s" % name)
-    captured = {}
-
-    class Stop(Exception):
-        pass
-
-    def fake_new_module(argument_spec, **kwargs):
-        captured.update(argument_spec)
-        raise Stop()
-
-    monkeypatch.setattr(module, "new_module", fake_new_module)
-    with pytest.raises(Stop):
-        module.main()
-    return module, captured
-
-
-@pytest.mark.parametrize("name", ["monitor_sample", "db_inspect"])
-def test_documentation_matches_the_argument_spec(name, monkeypatch):
-    module, spec = spec_of(name, monkeypatch)
-    doc = yaml.safe_load(module.DOCUMENTATION)
-    assert doc["version_added"] == "0.1.0"
-    assert set(doc["options"]) == set(spec)
-    for option, entry in spec.items():
-        documented = doc["options"][option]
-        assert documented["type"] == entry["type"], option
-        assert documented.get("default") == entry.get("default"), option
-        assert documented.get("choices") == entry.get("choices"), option
-        assert documented.get("elements") == entry.get("elements"), option
-    yaml.safe_load(module.EXAMPLES)
-    yaml.safe_load(module.RETURN)
 
 
 @pytest.mark.parametrize("basename", ["../x", ".hidden", ""])
