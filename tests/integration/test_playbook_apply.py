@@ -20,6 +20,32 @@ def _only_line(run, needle):
     return lines[0]
 
 
+def _failing_staging_run(tmp_path, make_db, run_module, migration=None, extra_vars=None):
+    """Baseline a staging database, optionally add one migration (version, name, sql, down_sql) to a copy of
+    the example, run apply_staging headless with an approval; returns (database, run, history and row counts
+    from before the run)."""
+    project = copy_example(tmp_path)
+    if migration:
+        version, name, sql, down_sql = migration
+        add_migration(project, version, name, sql, down_sql=down_sql)
+    stg = make_db("stg")
+    baseline(run_module, stg, project)
+    before = (history_versions(stg), table_counts(stg))
+    inventory = write_inventory(tmp_path, {"stg1": ("staging", stg)}, project=project)
+    run = run_playbook(tmp_path, "apply_staging", inventory, dict(approval_vars(), **(extra_vars or {})))
+    return stg, run, before
+
+
+def _assert_failed_and_rolled_back(run, stg, before, phase, reverted):
+    """The run failed in ``phase``, rolled ``reverted`` back, and history and row counts are as before.
+    Returns the host's one-line failure."""
+    assert run.rc != 0, run
+    failure = _only_line(run, "stg1: FAILED (%s" % phase)
+    assert "rolled back %s (succeeded)" % reverted in failure
+    assert (history_versions(stg), table_counts(stg)) == before
+    return failure
+
+
 def test_headless_without_approval_fails_at_once_then_with_approval_applies(make_db, run_module, tmp_path):
     stg = make_db("stg")
     baseline(run_module, stg)
@@ -58,24 +84,14 @@ def test_headless_without_approval_fails_at_once_then_with_approval_applies(make
 
 
 def test_failing_migration_rolls_back_history_and_data(make_db, run_module, tmp_path):
-    project = copy_example(tmp_path)
-    add_migration(project, "20251020090000", "broken_backfill",
-                  "alter table public.customer_segments add column lifetime_value numeric;\n"
-                  "update public.customer_segments set lifetime_value = revenue / 0;\n",
-                  down_sql="alter table public.customer_segments drop column if exists lifetime_value;\n")
-    stg = make_db("stg")
-    baseline(run_module, stg, project)
-    history_before, counts_before = history_versions(stg), table_counts(stg)
-    inventory = write_inventory(tmp_path, {"stg1": ("staging", stg)}, project=project)
+    stg, run, before = _failing_staging_run(tmp_path, make_db, run_module, migration=(
+        "20251020090000", "broken_backfill",
+        "alter table public.customer_segments add column lifetime_value numeric;\n"
+        "update public.customer_segments set lifetime_value = revenue / 0;\n",
+        "alter table public.customer_segments drop column if exists lifetime_value;\n"))
 
-    run = run_playbook(tmp_path, "apply_staging", inventory, approval_vars())
-
-    assert run.rc != 0, run
-    failure = _only_line(run, "stg1: FAILED (apply failed")
+    failure = _assert_failed_and_rolled_back(run, stg, before, "apply failed", NEW_VERSION)
     assert "20251020090000_broken_backfill.sql" in failure and "division by zero" in failure
-    assert "rolled back %s (succeeded)" % NEW_VERSION in failure
-    assert history_versions(stg) == history_before
-    assert table_counts(stg) == counts_before
     assert stg.scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'customer_segments'"
                       " AND column_name IN ('churn_pct', 'lifetime_value')") == 0
     exercises = stg.query("SELECT strategy, versions, succeeded, trigger FROM hotdash_audit.rollback_exercises")
@@ -84,24 +100,13 @@ def test_failing_migration_rolls_back_history_and_data(make_db, run_module, tmp_
 
 
 def test_verify_failure_rolls_back(make_db, run_module, tmp_path):
-    project = copy_example(tmp_path)
     # Applies cleanly but switches row level security off: the verify role's RLS coverage check fails.
-    add_migration(project, "20251020090000", "facts_bulk_load",
-                  "alter table public.facts disable row level security;\n",
-                  down_sql="alter table public.facts enable row level security;\n")
-    stg = make_db("stg")
-    baseline(run_module, stg, project)
-    history_before, counts_before = history_versions(stg), table_counts(stg)
-    inventory = write_inventory(tmp_path, {"stg1": ("staging", stg)}, project=project)
+    stg, run, before = _failing_staging_run(tmp_path, make_db, run_module, migration=(
+        "20251020090000", "facts_bulk_load", "alter table public.facts disable row level security;\n",
+        "alter table public.facts enable row level security;\n"))
 
-    run = run_playbook(tmp_path, "apply_staging", inventory, approval_vars())
-
-    assert run.rc != 0, run
-    failure = _only_line(run, "stg1: FAILED (verify failed")
+    failure = _assert_failed_and_rolled_back(run, stg, before, "verify failed", "20251020090000, %s" % NEW_VERSION)
     assert "rls" in failure
-    assert "rolled back 20251020090000, %s (succeeded)" % NEW_VERSION in failure
-    assert history_versions(stg) == history_before
-    assert table_counts(stg) == counts_before
     assert stg.scalar("SELECT relrowsecurity FROM pg_class WHERE oid = 'public.facts'::regclass") is True
     assert "rollback" in open(str(tmp_path / "feedback" / "data" / "feedback.md")).read().lower()
 
@@ -134,22 +139,12 @@ def test_production_refused_while_staging_lacks_a_version(make_db, run_module, t
 def test_sustained_monitor_breach_rolls_back(make_db, run_module, tmp_path):
     # The application's error rate stays at 5 % for the whole watch window (the runbook's trigger: > 1 % for
     # longer than the sustain time): the monitor phase breaches and the rescue rolls the release back.
-    stg = make_db("stg")
-    baseline(run_module, stg)
-    history_before, counts_before = history_versions(stg), table_counts(stg)
-    inventory = write_inventory(tmp_path, {"stg1": ("staging", stg)})
-    watch = {"supabase_monitor_window_seconds": 3, "supabase_monitor_interval_seconds": 1,
-             "supabase_monitor_sustain_seconds": 1,
-             "supabase_monitor_error_rate_query": "SELECT 5 AS errors, 100 AS total"}
-    watch.update(approval_vars())
+    stg, run, before = _failing_staging_run(tmp_path, make_db, run_module, extra_vars={
+        "supabase_monitor_window_seconds": 3, "supabase_monitor_interval_seconds": 1,
+        "supabase_monitor_sustain_seconds": 1,
+        "supabase_monitor_error_rate_query": "SELECT 5 AS errors, 100 AS total"})
 
-    run = run_playbook(tmp_path, "apply_staging", inventory, watch)
-
-    assert run.rc != 0, run
-    failure = _only_line(run, "stg1: FAILED (monitor")
+    failure = _assert_failed_and_rolled_back(run, stg, before, "monitor", NEW_VERSION)
     assert "error rate" in failure
-    assert "rolled back %s (succeeded)" % NEW_VERSION in failure
-    assert history_versions(stg) == history_before
-    assert table_counts(stg) == counts_before
     assert stg.scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'customer_segments'"
                       " AND column_name = 'churn_pct'") == 0
