@@ -32,12 +32,9 @@ import math
 import os
 import re
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - the controller is POSIX
-    fcntl = None
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput, SupabaseError
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import append_once
 
 GATES = ("apply_production", "drift_resolution", "production_rollback", "apply_staging")
 PRODUCTION_GATES = ("apply_production", "production_rollback")
@@ -492,31 +489,10 @@ def append_jsonl(report_dir, record, host, run_id=None, check_mode=False):
     """
     path = os.path.join(report_dir, JSONL_NAME)
     key = record_key(record, host, run_id)
-    if check_mode:
-        return path, key not in _keys_in(path)
-    try:
-        os.makedirs(report_dir, exist_ok=True)
-        handle = open(path, "a+")
-    except OSError as exc:
-        raise InvalidInput("cannot write %s: %s" % (path, exc.strerror))
-    with handle:
-        if fcntl is not None:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        handle.seek(0)
-        if key in _keys_from_lines(handle.read().splitlines()):
-            return path, False
-        handle.seek(0, os.SEEK_END)
-        handle.write(jsonl_line(record, host, run_id) + "\n")
-        handle.flush()
-    return path, True
-
-
-def _keys_in(path):
-    try:
-        with open(path) as handle:
-            return _keys_from_lines(handle.read().splitlines())
-    except (IOError, OSError):
-        return set()
+    appended = append_once(path, lambda current: key in _keys_from_lines(current.splitlines()),
+                           lambda current: jsonl_line(record, host, run_id) + "\n", check_mode=check_mode,
+                           what="approvals file")
+    return path, appended
 
 
 def _keys_from_lines(lines):

@@ -16,13 +16,10 @@ __metaclass__ = type
 import datetime
 import os
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - the controller is POSIX
-    fcntl = None
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import append_once
 
 EVENTS = ("start", "success", "failure", "rollback")
 _HEADLINE = {
@@ -153,26 +150,6 @@ def feedback_entry(event, environment, run_id=None, versions=None, results=None,
 
 def append_entry(path, text, entry_marker, check_mode=False):
     """Append ``text`` to the feedback file unless an entry with the same marker is there; ``changed``."""
-    directory = os.path.dirname(path) or "."
-    if check_mode:
-        try:
-            with open(path) as handle:
-                return entry_marker not in handle.read()
-        except (IOError, OSError):
-            return True
-    try:
-        os.makedirs(directory, exist_ok=True)
-        handle = open(path, "a+")
-    except OSError as exc:
-        raise InvalidInput("cannot write feedback file %s: %s" % (path, exc.strerror))
-    with handle:
-        if fcntl is not None:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        handle.seek(0)
-        current = handle.read()
-        if entry_marker in current:
-            return False
-        handle.seek(0, os.SEEK_END)
-        handle.write(("\n" if current and not current.endswith("\n\n") else "") + text)
-        handle.flush()
-    return True
+    return append_once(path, lambda current: entry_marker in current,
+                       lambda current: ("\n" if current and not current.endswith("\n\n") else "") + text,
+                       check_mode=check_mode, what="feedback file")

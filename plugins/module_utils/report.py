@@ -18,6 +18,11 @@ import datetime
 import json
 import os
 import tempfile
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on POSIX
+    fcntl = None
 from xml.sax.saxutils import escape, quoteattr
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
@@ -202,6 +207,36 @@ def _atomic_write(path, text):
         handle.write(text)
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)
+
+
+def append_once(path, present, text, check_mode=False, what="file"):
+    """Append ``text(current)`` to ``path`` unless ``present(current)`` says it is there already.
+
+    Forks of many hosts append to the same run-level files (approvals.jsonl, the feedback entry): an
+    exclusive lock makes the check-and-append atomic. Returns True when it appended (in check mode: would).
+    """
+    if check_mode:
+        try:
+            with open(path) as handle:
+                return not present(handle.read())
+        except (IOError, OSError):
+            return True
+    try:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        handle = open(path, "a+")
+    except OSError as exc:
+        raise InvalidInput("cannot write %s %s: %s" % (what, path, exc.strerror))
+    with handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        current = handle.read()
+        if present(current):
+            return False
+        handle.seek(0, os.SEEK_END)
+        handle.write(text(current))
+        handle.flush()
+    return True
 
 
 def write_report(report_dir, basename, title, checks, meta=None, formats=FORMATS, secrets=()):

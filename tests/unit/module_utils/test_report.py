@@ -99,3 +99,21 @@ def test_check_argument_spec_is_the_documented_shared_options():
     assert check_argument_spec("waivers")["waivers"]["default"] == {}  # every module gets its own copy
     with pytest.raises(ValueError):
         check_argument_spec("timeout")
+
+
+def test_append_once_appends_a_marked_entry_once_and_check_mode_writes_nothing(tmp_path):
+    from ansible_collections.hotdash.supabase.plugins.module_utils.report import append_once
+    path = str(tmp_path / "feedback" / "2025-10-19.md")
+
+    def present(current):
+        return "<!-- run=1 -->" in current
+
+    def text(current):
+        return "<!-- run=1 -->\nentry\n"
+
+    assert append_once(path, present, text, check_mode=True) is True
+    assert not (tmp_path / "feedback").exists()
+    assert append_once(path, present, text) is True
+    assert append_once(path, present, text) is False
+    assert append_once(path, present, text, check_mode=True) is False
+    assert open(path).read() == "<!-- run=1 -->\nentry\n"
