@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what `make demo` and `make test` need, on a fresh Debian/Ubuntu machine; a no-op when done.
-#   - PostgreSQL server binaries (+ pgTAP) via apt, only where missing
+#   - PostgreSQL server binaries (+ pgTAP) and PgBouncer (the tests' real pooler) via apt, only where missing
 #   - Node.js/npm via apt only where missing, then the pinned Supabase CLI into tools/supabase-cli/
 #   - a virtualenv at .venv/ with the pinned Python dependencies (requirements.txt)
 #   - the collection linked at .build/collections/ansible_collections/hotdash/supabase
@@ -37,6 +37,8 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm
 fi
 command -v runuser >/dev/null 2>&1 || apt_install util-linux
+# The pooler tests run a real PgBouncer (Supabase's dedicated pooler) in front of the throwaway clusters.
+command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || { echo "setup: installing PgBouncer (apt)"; apt_install pgbouncer; }
 # PostgreSQL refuses to run as root: as root, the throwaway clusters run as the `postgres` system user, which
 # Debian's postgresql package creates; create it when the server binaries came from elsewhere.
 if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then

@@ -9,6 +9,10 @@
 - ``run_module``: run one of the collection's modules in-process, the way Ansible would, and return
   its result dict (``failed`` and ``msg`` included on failure).
 - ``by_name``: ``by_name(result)`` is ``{check name: check}`` of a module result's ``checks``.
+- ``make_pgbouncer`` / ``pgbouncer``: a real PgBouncer (Debian's binary, tools/throwaway_pgbouncer.py) in front of
+  ``pg_cluster`` on a free loopback port, transaction mode by default, with an admin console user; a ``Pooler``
+  with ``.url(db, user=None, password=None)``, ``.admin_url``, ``.show("POOLS")`` (rows as dicts) and
+  ``.pool(db, user)`` (its SHOW POOLS row). Stopped at teardown.
 """
 import contextlib
 import glob
@@ -33,6 +37,7 @@ if COLLECTIONS not in sys.path:
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import throwaway_pg  # noqa: E402  (tools/throwaway_pg.py)
+import throwaway_pgbouncer  # noqa: E402  (tools/throwaway_pgbouncer.py)
 
 TEMPLATE_DB = "supabase_shaped_template"
 EXAMPLE = os.path.join(ROOT, "examples", "hotdash")
@@ -224,3 +229,71 @@ def _checks_by_name(result):
 def by_name():
     """by_name(result) -> {check name: check} of a module result."""
     return _checks_by_name
+
+
+class Pooler(object):
+    """A running throwaway PgBouncer: URLs through it and its admin console."""
+
+    def __init__(self, info):
+        self.info = info
+        self.host = info["host"]
+        self.port = info["port"]
+        self.pool_mode = info["pool_mode"]
+        self.pool_size = info["default_pool_size"]
+        self.admin_url = info["admin_url"]
+        self.stopped = False
+
+    def url(self, database="postgres", user=None, password=None):
+        """URL of ``database`` (a ``Database`` or a name) through the pooler; the superuser unless ``user``."""
+        name = getattr(database, "name", database)
+        return throwaway_pgbouncer.url(self.info, name, user, password)
+
+    def show(self, what):
+        """``SHOW <what>`` on the admin console, rows as dicts (column name -> value)."""
+        import psycopg2
+        conn = psycopg2.connect(self.admin_url)
+        conn.autocommit = True  # the admin console speaks no transactions
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SHOW %s" % what)
+                names = [column[0] for column in cur.description]
+                return [dict(zip(names, row)) for row in cur.fetchall()]
+        finally:
+            conn.close()
+
+    def pool(self, database, user=None):
+        """The SHOW POOLS row of ``database`` for ``user`` (the superuser by default), or None."""
+        name = getattr(database, "name", database)
+        user = user or self.info["cluster_user"]
+        rows = [r for r in self.show("POOLS") if r["database"] == name and r["user"] == user]
+        return rows[0] if rows else None
+
+    def stop(self):
+        if not self.stopped:
+            self.stopped = True
+            throwaway_pgbouncer.stop_pooler(self.info)
+
+
+@pytest.fixture
+def make_pgbouncer(pg_cluster):
+    """Factory: ``make_pgbouncer(pool_size=2, pool_mode="transaction", max_client_conn=100, query_wait_timeout=120,
+    extra=None)`` starts a PgBouncer in front of ``pg_cluster`` and returns a ``Pooler``; all stopped at teardown."""
+    started = []
+
+    def factory(pool_size=2, pool_mode="transaction", max_client_conn=100, query_wait_timeout=120, extra=None):
+        base = tempfile.mkdtemp(prefix="hotdash-pgbouncer-")
+        info = throwaway_pgbouncer.start(base, pg_cluster, pool_mode=pool_mode, pool_size=pool_size,
+                                         max_client_conn=max_client_conn, query_wait_timeout=query_wait_timeout,
+                                         extra=extra)
+        started.append(Pooler(info))
+        return started[-1]
+
+    yield factory
+    for pooler in started:
+        pooler.stop()
+
+
+@pytest.fixture
+def pgbouncer(make_pgbouncer):
+    """A PgBouncer in transaction mode (pool size 2) in front of ``pg_cluster``; see ``make_pgbouncer``."""
+    return make_pgbouncer()
