@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install what `make demo` and `make test` need, on a fresh Debian/Ubuntu machine; a no-op when done.
-#   - PostgreSQL server binaries (+ pgTAP) and PgBouncer (the tests' real pooler) via apt, only where missing
+#   - PostgreSQL server binaries (+ pgTAP, plpgsql_check) and PgBouncer (the tests' real pooler) via apt, only where missing
 #   - Node.js/npm via apt only where missing, then the pinned Supabase CLI into tools/supabase-cli/
 #   - a virtualenv at .venv/ with the pinned Python dependencies (requirements.txt)
+#   - the awx.awx collection (awx/requirements.yml) at .build/awx-collections, for checking awx/configure.yml
 #   - the collection linked at .build/collections/ansible_collections/hotdash/supabase
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,11 @@ pg_major=$(basename "$(dirname "${pg_bin:-/usr/lib/postgresql/15/bin}")")
 if [ ! -f "/usr/share/postgresql/${pg_major}/extension/pgtap.control" ]; then
   echo "setup: installing pgTAP for PostgreSQL ${pg_major} (apt)"
   apt_install "postgresql-${pg_major}-pgtap"
+fi
+# supabase db lint needs the plpgsql_check extension in the server it lints (the shadow database's cluster).
+if [ ! -f "/usr/share/postgresql/${pg_major}/extension/plpgsql_check.control" ]; then
+  echo "setup: installing plpgsql_check for PostgreSQL ${pg_major} (apt)"
+  apt_install "postgresql-${pg_major}-plpgsql-check"
 fi
 for tool in psql pg_dump pg_restore; do
   command -v "$tool" >/dev/null 2>&1 || { echo "setup: installing PostgreSQL client (apt)"; apt_install postgresql-client; break; }
@@ -65,6 +71,10 @@ if [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$req_hash" ]; then
   .venv/bin/python -c 'import ansible, psycopg2, pglast, ansible_runner, jmespath, pytest' 
   echo "$req_hash" > .venv/.requirements.sha256
 fi
+
+# awx.awx (pinned in awx/requirements.yml) in its own collections path, so make test checks awx/configure.yml
+# against the real modules; taken from the ansible package on PyPI, nothing is installed into .venv.
+.venv/bin/python tools/awx_collection.py install .build/awx-collections
 
 # Supabase CLI, pinned in tools/supabase-cli/package.json (+ lock); the npm package ships the binary.
 cli_hash=$(cat tools/supabase-cli/package.json tools/supabase-cli/package-lock.json | sha256sum | cut -d' ' -f1)
