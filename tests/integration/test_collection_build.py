@@ -31,8 +31,10 @@ def test_built_tarball_installs_and_documents_itself(tmp_path):
     assert "plugins/modules/migration_apply.py" in names and "roles/preflight/meta/argument_specs.yml" in names
 
     target = tmp_path / "collections"
-    installed = _run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", str(tarball), "-p", str(target)],
-                     cwd=str(tmp_path))
+    # --force: a copy of hotdash.supabase in ~/.ansible/collections (ansible-lint puts one there) would otherwise
+    # make the install a no-op ("already installed") and leave the target empty.
+    installed = _run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", str(tarball), "-p", str(target),
+                      "--force"], cwd=str(tmp_path))
     assert installed.returncode == 0, installed.stdout
     env_path = dict(ANSIBLE_COLLECTIONS_PATH=str(target))
     doc = _run([os.path.join(BIN, "ansible-doc"), "hotdash.supabase.migration_apply"], cwd=str(tmp_path),
