@@ -4,9 +4,9 @@
 """A small client for the Supabase Management API (https://api.supabase.com).
 
 Used by the backup freshness check (``list_backups``) and by the rollback role's point-in-time
-restore (``restore_pitr`` then ``wait_for_status``). The access token is sent as a bearer token and
-never appears in a message, result or log: every error text goes through :func:`redact` with the
-token as a known secret. 429 and 5xx answers (and refused connections) are retried with
+restore (``restore_pitr``, then ``wait_for_restore``: it begins, then it finishes). The access token is
+sent as a bearer token and never appears in a message, result or log: every error text goes through
+:func:`redact` with the token as a known secret. 429 and 5xx answers (and refused connections) are retried with
 exponential backoff, honouring ``Retry-After``; 401/403/404 fail at once with one line that says
 what to do.
 
@@ -210,6 +210,48 @@ class ManagementApi(object):
                 raise ManagementApiError("project %s still %s after %ss (seen: %s); wanted %s"
                                          % (ref, status, timeout, " -> ".join(seen), "/".join(wanted)),
                                          status=status, statuses_seen=seen)
+            self._sleep(interval)
+
+    def wait_for_restore(self, ref, timeout=1800, begin_timeout=300, interval=15, began=None):
+        """After ``restore_pitr``: wait for the restore to begin, then to finish; return the project dict.
+
+        The project is still ``ACTIVE_HEALTHY`` for a while after the request (the platform queues it), so
+        ``ACTIVE_HEALTHY`` counts as finished only after another status (``RESTORING``, ``COMING_UP``, ...) was
+        seen, or when ``began()`` (optional) returns true: other proof that the restore ran between two polls
+        (the rollback engine checks that the database restarted after the request). Raises ManagementApiError
+        when it does not begin within ``begin_timeout`` seconds, on a terminal failure such as
+        ``RESTORE_FAILED``, or when it has not finished after ``timeout`` seconds. The returned project has
+        ``statuses_seen``, ``began_after`` and ``finished_after`` (seconds since the wait started) and ``polls``.
+        """
+        started = self._clock()
+        deadline, begin_deadline = started + float(timeout), started + float(begin_timeout)
+        seen, polls, began_after = [], 0, None
+        while True:
+            project = self.project(ref)
+            polls += 1
+            status = project.get("status")
+            now = self._clock()
+            if not seen or seen[-1] != status:
+                seen.append(status)
+            trail = " -> ".join(seen)
+            if status in TERMINAL_FAILURES:
+                raise ManagementApiError("the restore of project %s failed: it is %s (seen: %s); the database is not "
+                                         "restored, see the project's Backups page" % (ref, status, trail),
+                                         status=status, statuses_seen=seen)
+            if began_after is None and (status != "ACTIVE_HEALTHY" or (began is not None and began())):
+                began_after = round(now - started, 3)
+            if status == "ACTIVE_HEALTHY" and began_after is not None:
+                project.update(statuses_seen=seen, began_after=began_after, finished_after=round(now - started, 3),
+                               polls=polls)
+                return project
+            if began_after is None and now + interval > begin_deadline:
+                raise ManagementApiError("the restore of project %s did not begin within %ss: the project stayed %s "
+                                         "(seen: %s); check the project's Backups page before asking again, a second "
+                                         "request would restore twice" % (ref, begin_timeout, status, trail),
+                                         status=status, statuses_seen=seen)
+            if now + interval > deadline:
+                raise ManagementApiError("the restore of project %s has not finished after %ss: still %s (seen: %s)"
+                                         % (ref, timeout, status, trail), status=status, statuses_seen=seen)
             self._sleep(interval)
 
 

@@ -26,14 +26,126 @@ def client(fake, **kw):
     return api, sleeps
 
 
-def test_restore_pitr_then_wait_for_active_healthy(fake_api):
-    api, sleeps = client(fake_api)
-    target = int(time.time()) - 600
-    assert api.restore_pitr(REF, target) is None
-    assert fake_api.projects[REF].restores == [target]
-    project = api.wait_for_status(REF, "ACTIVE_HEALTHY", timeout=60, interval=5)
-    assert project["statuses_seen"] == ["RESTORING", "ACTIVE_HEALTHY"] and sleeps == [5]
-    assert all(auth == "Bearer sbp_tok" for _method, _path, auth in fake_api.requests)
+class ManualClock(object):
+    """One clock for the fake platform and the client: the client's sleeps move it, nothing really waits."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def restoring_project(clock, **kw):
+    """A project whose restore is queued 20 s, RESTORING 60 s, COMING_UP 30 s (scaled-down platform timings)."""
+    applied = []
+    phases = dict(restore_start_delay=20, restoring_seconds=60, coming_up_seconds=30)
+    phases.update(kw)
+    state = ProjectState(REF, pitr_enabled=True, clock=clock, on_restore=applied.append, **phases)
+    return state, applied
+
+
+def test_wait_for_restore_waits_for_it_to_begin_then_to_finish():
+    clock = ManualClock()
+    state, applied = restoring_project(clock)
+    with FakeManagementApi(token="sbp_tok", projects=[state]) as fake:
+        api = ManagementApi(fake.token, base_url=fake.url, sleep=clock.sleep, clock=clock)
+        target = int(time.time()) - 600
+        assert api.restore_pitr(REF, target) is None
+        project = api.wait_for_restore(REF, timeout=600, begin_timeout=120, interval=15)
+    assert project["statuses_seen"] == ["ACTIVE_HEALTHY", "RESTORING", "COMING_UP", "ACTIVE_HEALTHY"]
+    assert (project["began_after"], project["finished_after"], project["polls"]) == (30, 120, 9)
+    assert state.restores == [target] and applied == [target]
+    assert all(auth == "Bearer sbp_tok" for _method, _path, auth in fake.requests)
+
+
+def test_waiting_for_the_first_active_healthy_returns_before_the_restore_began():
+    # What the automatic PITR rollback used to do: the queued restore looks finished at the first poll.
+    clock = ManualClock()
+    state, applied = restoring_project(clock)
+    with FakeManagementApi(token="sbp_tok", projects=[state]) as fake:
+        api = ManagementApi(fake.token, base_url=fake.url, sleep=clock.sleep, clock=clock)
+        api.restore_pitr(REF, int(time.time()) - 600)
+        project = api.wait_for_status(REF, "ACTIVE_HEALTHY", timeout=600, interval=15)
+    assert project["statuses_seen"] == ["ACTIVE_HEALTHY"] and applied == [] and state.restoring
+
+
+def test_restore_that_never_begins_fails_with_one_line():
+    clock = ManualClock()
+    state, applied = restoring_project(clock, restore_start_delay=10000)
+    with FakeManagementApi(token="sbp_secret_tok", projects=[state]) as fake:
+        api = ManagementApi(fake.token, base_url=fake.url, sleep=clock.sleep, clock=clock)
+        api.restore_pitr(REF, int(time.time()) - 600)
+        with pytest.raises(ManagementApiError) as err:
+            api.wait_for_restore(REF, timeout=600, begin_timeout=120, interval=15)
+    message = str(err.value)
+    assert message.startswith("the restore of project %s did not begin within 120s: the project stayed "
+                              "ACTIVE_HEALTHY (seen: ACTIVE_HEALTHY)" % REF)
+    assert "\n" not in message and "sbp_secret_tok" not in message and clock.now - 1000 <= 120
+
+
+def test_restore_failed_and_restore_too_slow_stop_waiting():
+    clock = ManualClock()
+    state, applied = restoring_project(clock, restore_outcome="RESTORE_FAILED")
+    with FakeManagementApi(token="t", projects=[state]) as fake:
+        api = ManagementApi(fake.token, base_url=fake.url, sleep=clock.sleep, clock=clock)
+        api.restore_pitr(REF, int(time.time()) - 600)
+        with pytest.raises(ManagementApiError) as err:
+            api.wait_for_restore(REF, timeout=600, begin_timeout=120, interval=15)
+        assert str(err.value) == ("the restore of project %s failed: it is RESTORE_FAILED (seen: ACTIVE_HEALTHY -> "
+                                  "RESTORING -> RESTORE_FAILED); the database is not restored, see the project's "
+                                  "Backups page" % REF)
+        assert applied == [] and err.value.result["statuses_seen"][-1] == "RESTORE_FAILED"
+        slow, _unused = restoring_project(clock, restoring_seconds=5000)
+        fake.projects[REF] = slow
+        api.restore_pitr(REF, int(time.time()) - 600)
+        with pytest.raises(ManagementApiError) as err:
+            api.wait_for_restore(REF, timeout=600, begin_timeout=120, interval=15)
+    assert "has not finished after 600s: still RESTORING (seen: ACTIVE_HEALTHY -> RESTORING)" in str(err.value)
+
+
+def test_a_restore_missed_between_two_polls_counts_when_the_caller_has_proof():
+    clock = ManualClock()
+    state, applied = restoring_project(clock, restore_start_delay=1, restoring_seconds=2, coming_up_seconds=1)
+    with FakeManagementApi(token="t", projects=[state]) as fake:
+        api = ManagementApi(fake.token, base_url=fake.url, sleep=clock.sleep, clock=clock)
+        api.restore_pitr(REF, int(time.time()) - 600)
+        with pytest.raises(ManagementApiError, match="did not begin within 60s"):
+            api.wait_for_restore(REF, timeout=600, begin_timeout=60, interval=15)
+        # The same again, this time with proof that it ran (the rollback engine sees the database restarted).
+        api.restore_pitr(REF, int(time.time()) - 600)
+        project = api.wait_for_restore(REF, timeout=600, begin_timeout=60, interval=15,
+                                       began=lambda: len(applied) == 2)
+    assert project["statuses_seen"] == ["ACTIVE_HEALTHY"] and project["began_after"] == 15 and len(applied) == 2
+
+
+def test_the_fake_refuses_targets_outside_the_window_and_a_second_restore():
+    clock = ManualClock()
+    state, applied = restoring_project(clock)
+    with FakeManagementApi(token="t", projects=[state]) as fake:
+        api = ManagementApi(fake.token, base_url=fake.url, sleep=clock.sleep, clock=clock)
+        for target in (int(time.time()) + 3600, int(time.time()) - 8 * 86400):
+            with pytest.raises(ManagementApiError, match="400 .*within the PITR window"):
+                api.restore_pitr(REF, target)
+        api.restore_pitr(REF, int(time.time()) - 60)
+        clock.sleep(25)
+        with pytest.raises(ManagementApiError, match="project is RESTORING; a restore can start only when it is "
+                                                     "ACTIVE_HEALTHY"):
+            api.restore_pitr(REF, int(time.time()) - 60)
+    assert len(state.restores) == 1
+
+
+def test_restore_phases_follow_real_time():
+    # The same state machine on the real clock, with short delays, as Molecule and the playbook tests use it.
+    state = ProjectState(REF, pitr_enabled=True, restore_start_delay=0.2, restoring_seconds=0.3, coming_up_seconds=0.2)
+    with FakeManagementApi(token="t", projects=[state]) as fake:
+        api = ManagementApi(fake.token, base_url=fake.url)
+        api.restore_pitr(REF, int(time.time()) - 60)
+        project = api.wait_for_restore(REF, timeout=30, begin_timeout=10, interval=0.05)
+    assert project["statuses_seen"] == ["ACTIVE_HEALTHY", "RESTORING", "COMING_UP", "ACTIVE_HEALTHY"]
 
 
 def test_retries_on_503_and_429_with_backoff(fake_api):
@@ -62,7 +174,6 @@ def test_restore_failed_status_stops_waiting(fake_api):
 
 def test_wait_times_out(fake_api):
     fake_api.projects[REF].status = "RESTORING"
-    fake_api.projects[REF].restore_polls = 0
     clock = iter(range(0, 1000, 10))
     api = ManagementApi(fake_api.token, base_url=fake_api.url, sleep=lambda s: None, clock=lambda: next(clock))
     with pytest.raises(ManagementApiError) as err:

@@ -3,6 +3,7 @@
 Each strategy rolls the example project's 2025-10-19 release (20251019090000: churn_pct column and the
 dashboard_tiles view) back and the test checks the schema, the data, the history and the audit row.
 """
+import itertools
 import json
 import os
 import shutil
@@ -233,18 +234,18 @@ def test_supabase_pitr_request_body_polling_and_verification(db, hotdash, tmp_pa
     dump = _dump(db, tmp_path / "pitr_point.dump")
     restore_point = int(time.time()) - 1
     apply(run_module, db, hotdash)
-    state = ProjectState(REF, pitr_enabled=True, restore_polls=3)
 
     def platform_restores(target):
         # What the platform does on a PITR: the database comes back as it was at the target moment.
-        ProjectState.start_restore(state, target)
         db.execute("DROP VIEW public.dashboard_tiles")  # created after the restore point
         settings = db.settings()
         subprocess.run(["pg_restore", "--clean", "--if-exists", "--single-transaction", "-d", db.name,
                         "-n", "public", "-n", "supabase_migrations"] + settings.libpq_args()[:-2] + [dump],
                        env=settings.child_env(dict(os.environ)), check=True, capture_output=True)
 
-    state.start_restore = platform_restores
+    # The fake platform's clock advances one second per read: RESTORING for the first status reads.
+    state = ProjectState(REF, pitr_enabled=True, restoring_seconds=4, coming_up_seconds=0, on_restore=platform_restores,
+                         clock=itertools.count().__next__)
     with FakeManagementApi(token="sbp_secret_token", projects=[state]) as fake:
         args = rollback_args(db, tmp_path, strategy="supabase_pitr", environment="production", project_ref=REF,
                              access_token="sbp_secret_token", api_url=fake.url, target_version=PREVIOUS,
