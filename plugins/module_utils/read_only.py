@@ -4,10 +4,16 @@
 """Stop and resume writes for a whole database (runbook, production rollback steps 1 and 4).
 
 ``ALTER DATABASE <db> SET default_transaction_read_only = on`` only changes the default of sessions
-that start afterwards. So that a caller can tell which sessions already run with the new default,
-the same ``ALTER DATABASE`` family records when it was turned on in a custom setting,
-``hotdash.read_only_since`` (a UTC ISO timestamp). Sessions that started before it may still write;
-:func:`writer_sessions` lists them (never the caller's own session) and :func:`terminate` ends them.
+that start afterwards: a pooler (PgBouncer, Supavisor) keeps its server connections open, so the
+application would go on writing through them. So turning it on also ends the sessions that may still
+write: the other client sessions of the database that started before the switch, except superusers'
+(the platform's and the operator's own; they are reported as ``kept``). An idle session is ended at once;
+one inside a transaction gets ``terminate_grace`` seconds to finish it, and is ended when it has, or when
+the grace is over. The pooler then opens new server connections, which start read-only.
+
+The moment of the switch is the server's clock right after the ``ALTER`` committed, recorded in the custom
+setting ``hotdash.read_only_since``: every session that started before it may have read the old default,
+every session that started after it has the new one. A second run ends only what started before it.
 
 A session can always ``SET default_transaction_read_only = off`` for itself (the rollback engine does,
 so it can run DDL while the application is held read-only): this is a guard against the application,
@@ -18,6 +24,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import time
 
 try:
     from psycopg2 import sql
@@ -29,7 +36,9 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.errors import Inv
 SETTING = "default_transaction_read_only"
 SINCE_SETTING = "hotdash.read_only_since"
 STATES = ("on", "off")
+DEFAULT_TERMINATE_GRACE = 10.0
 _QUERY_CHARS = 120
+_POLL = 0.1
 
 
 def database_settings(cur, dbname):
@@ -74,36 +83,89 @@ def plan_statements(dbname, state, since=None):
 
 
 def utc_iso(moment=None):
-    return (moment or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = moment or datetime.datetime.now(datetime.timezone.utc)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def server_now(cur):
+    """The server's clock now (not the transaction's start), as the ISO text stored in ``hotdash.read_only_since``."""
+    cur.execute("SELECT clock_timestamp()")
+    return utc_iso(cur.fetchone()[0])
 
 
 def writer_sessions(cur, dbname, since=None):
     """Other client sessions of ``dbname`` that may still write: all of them, or those started before ``since``.
 
-    Sessions that started after read-only was turned on run with the read-only default and are kept.
+    Sessions that started after read-only was turned on run with the read-only default and are not listed.
+    Each has ``superuser`` (never terminated) and ``in_transaction`` (still running or inside a transaction).
     """
-    query = ("SELECT pid, usename, coalesce(application_name, ''), host(client_addr), state, backend_start, "
-             "left(regexp_replace(coalesce(query, ''), '\\s+', ' ', 'g'), %s) "
-             "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
-             "AND backend_type = 'client backend'")
+    query = ("SELECT a.pid, a.usename, coalesce(a.application_name, ''), host(a.client_addr), a.state, "
+             "a.backend_start, left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), %s), "
+             "coalesce(r.rolsuper, false), a.xact_start IS NOT NULL OR a.state IS DISTINCT FROM 'idle' "
+             "FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid "
+             "WHERE a.datname = %s AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'")
     params = [_QUERY_CHARS, dbname]
     if since:
-        query += " AND backend_start < %s::timestamptz"
+        query += " AND a.backend_start < %s::timestamptz"
         params.append(since)
-    cur.execute(query + " ORDER BY pid", params)
+    cur.execute(query + " ORDER BY a.pid", params)
     return [dict(pid=row[0], user=row[1], application_name=row[2], client_addr=row[3], state=row[4],
-                 backend_start=row[5].isoformat() if row[5] else None, query=row[6]) for row in cur.fetchall()]
+                 backend_start=row[5].isoformat() if row[5] else None, query=row[6], superuser=bool(row[7]),
+                 in_transaction=bool(row[8])) for row in cur.fetchall()]
 
 
-def terminate(cur, sessions):
-    """``pg_terminate_backend`` each session; returns them with ``terminated`` true/false."""
+def _public(session):
+    return dict((k, v) for k, v in session.items() if k not in ("superuser", "in_transaction"))
+
+
+def terminate(cur, sessions, reason="", after=None):
+    """``pg_terminate_backend`` each session; returns them with ``terminated`` true/false (and ``error``)."""
     out = []
     for session in sessions:
-        cur.execute("SELECT pg_terminate_backend(%s)", (session["pid"],))
-        done = dict(session)
-        done["terminated"] = bool(cur.fetchone()[0])
+        done = _public(session)
+        done.update(reason=reason, after=after)
+        try:
+            cur.execute("SELECT pg_terminate_backend(%s)", (session["pid"],))
+            done["terminated"] = bool(cur.fetchone()[0])
+        except Exception as exc:  # pylint: disable=broad-except  # e.g. 42501: not allowed to signal that role
+            done["terminated"] = False
+            done["error"] = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
         out.append(done)
     return out
+
+
+def end_writer_sessions(cur, dbname, since, grace=DEFAULT_TERMINATE_GRACE, clock=time.monotonic, sleep=time.sleep,
+                        poll=_POLL):
+    """End the non-superuser sessions of ``dbname`` that started before ``since``; ``(terminated, kept)``.
+
+    Idle sessions are ended at once; a session inside a transaction is ended as soon as it is idle, or when
+    ``grace`` seconds have passed. Superusers' sessions are not touched and come back in ``kept``.
+    Each ended session carries ``reason`` (``idle``, ``finished its transaction``, ``grace over``) and
+    ``after`` (seconds since the start of this call).
+    """
+    started = clock()
+    deadline = started + max(0.0, float(grace))
+    terminated, waited = [], set()
+    while True:
+        sessions = writer_sessions(cur, dbname, since)
+        kept = [dict(_public(s), terminated=False, reason="superuser") for s in sessions if s["superuser"]]
+        # A terminated backend can still be listed for a moment: each session is handled once.
+        handled = set(t["pid"] for t in terminated)
+        ours = [s for s in sessions if not s["superuser"] and s["pid"] not in handled]
+        idle = [s for s in ours if not s["in_transaction"]]
+        busy = [s for s in ours if s["in_transaction"]]
+        elapsed = round(clock() - started, 3)
+        terminated += [dict(t, reason="finished its transaction" if t["pid"] in waited else "idle")
+                       for t in terminate(cur, idle, after=elapsed)]
+        if busy and clock() >= deadline:
+            terminated += terminate(cur, busy, "grace over", elapsed)
+            busy = []
+        if not busy:
+            return terminated, kept
+        waited.update(s["pid"] for s in busy)
+        sleep(min(poll, max(0.0, deadline - clock())))
 
 
 def writable_session(conn):
@@ -114,17 +176,23 @@ def writable_session(conn):
         conn.commit()
 
 
-def set_read_only(conn, dbname, state, terminate_sessions=False, check_mode=False, now=None):
+def set_read_only(conn, dbname, state, terminate_sessions=True, terminate_grace=DEFAULT_TERMINATE_GRACE,
+                  check_mode=False, clock=time.monotonic, sleep=time.sleep):
     """Make ``dbname`` read-only (``on``) or writable (``off``) for new sessions; returns the module result.
 
     ``conn`` is an autocommit psycopg2 connection (``ALTER DATABASE`` is not transactional in effect
-    for other sessions anyway). ``terminate_sessions`` (only with ``on``) ends the sessions that
-    started before read-only took effect.
+    for other sessions anyway). With ``on`` and ``terminate_sessions`` (the default), the sessions that
+    started before read-only took effect are ended (see :func:`end_writer_sessions`).
     """
     if state not in STATES:
         raise InvalidInput("state must be on or off, not %r" % (state,))
-    if terminate_sessions and state != "on":
-        raise InvalidInput("terminate_sessions only applies with state=on (it ends sessions that may still write)")
+    try:
+        terminate_grace = float(terminate_grace)
+    except (TypeError, ValueError):
+        raise InvalidInput("terminate_grace must be a number of seconds, not %r" % (terminate_grace,))
+    if terminate_grace < 0:
+        raise InvalidInput("terminate_grace must be 0 or more seconds, not %s" % terminate_grace)
+    terminate_sessions = bool(terminate_sessions) and state == "on"
     writable_session(conn)
     with conn.cursor() as cur:
         if not database_exists(cur, dbname):
@@ -132,24 +200,35 @@ def set_read_only(conn, dbname, state, terminate_sessions=False, check_mode=Fals
                                "read-only" % dbname)
         before, since = current_state(cur, dbname)
         result = dict(changed=False, database=dbname, state=state, previous_state=before, queries=[],
-                      terminated=[], read_only_since=since)
+                      terminated=[], kept=[], read_only_since=since, terminate_grace=terminate_grace)
         statements = []
         if before != state:
-            since = utc_iso(now) if state == "on" else None
+            # In check mode the moment shown is the server's now; the real run takes it after the ALTER.
+            since = server_now(cur) if state == "on" else None
             statements = plan_statements(dbname, state, since)
             result["read_only_since"] = since
-        result["queries"] = [s.as_string(cur) for s in statements]
-        candidates = writer_sessions(cur, dbname, since) if terminate_sessions else []
-        result["changed"] = bool(statements) or bool(candidates)
-        if check_mode:
-            result["terminated"] = [dict(s, terminated=False) for s in candidates]
-            result["diff"] = dict(before={SETTING: before}, after={SETTING: state})
-            return result
-        for statement in statements:
-            cur.execute(statement)
-        if terminate_sessions:
-            # Listed again after the ALTER: a session that connected in between already has the read-only default.
-            result["terminated"] = terminate(cur, writer_sessions(cur, dbname, since))
-            result["changed"] = bool(statements) or bool(result["terminated"])
         result["diff"] = dict(before={SETTING: before}, after={SETTING: state})
+        if check_mode:
+            result["queries"] = [s.as_string(cur) for s in statements]
+            candidates = writer_sessions(cur, dbname, since) if terminate_sessions else []
+            result["terminated"] = [dict(_public(s), terminated=False, reason="would end")
+                                    for s in candidates if not s["superuser"]]
+            result["kept"] = [dict(_public(s), terminated=False, reason="superuser") for s in candidates if s["superuser"]]
+            result["changed"] = bool(statements) or bool(result["terminated"])
+            return result
+        if state == "on" and statements:
+            cur.execute(statements[0])
+            # After the commit: whoever started before this moment may have the old default.
+            since = server_now(cur)
+            statements = [statements[0], plan_statements(dbname, state, since)[1]]
+            cur.execute(statements[1])
+            result["read_only_since"] = since
+        else:
+            for statement in statements:
+                cur.execute(statement)
+        result["queries"] = [s.as_string(cur) for s in statements]
+        if terminate_sessions:
+            result["terminated"], result["kept"] = end_writer_sessions(cur, dbname, since, terminate_grace,
+                                                                       clock=clock, sleep=sleep)
+        result["changed"] = bool(statements) or any(s["terminated"] for s in result["terminated"])
     return result

@@ -14,9 +14,14 @@ version_added: 0.1.0
 description:
   - Runs C(ALTER DATABASE <db> SET default_transaction_read_only = on) (O(state=on)) or resets it (O(state=off)),
     the runbook's production rollback steps 1 ("stop accepting writes") and 4 ("re-enable writes").
-  - The setting applies to sessions that start afterwards. When turning it on, the module also records the moment
-    in the database setting C(hotdash.read_only_since), so O(terminate_sessions) can end exactly the sessions
-    that started before it (they may still write) and keep those that started later (they are read-only).
+  - The setting applies to sessions that start afterwards, and a pooler (PgBouncer, Supavisor) keeps its server
+    connections open, so the application would go on writing through them. So turning it on also ends the other
+    client sessions of the database that started before the switch (O(terminate_sessions)), except superusers'
+    (reported in RV(kept)). An idle session is ended at once, a session inside a transaction when it has finished
+    it or when O(terminate_grace) seconds have passed. The pooler's new server connections start read-only.
+  - The moment of the switch (the server's clock right after the C(ALTER) committed) is recorded in the database
+    setting C(hotdash.read_only_since); sessions that started after it are read-only and are kept, so a second
+    run ends only what started before it.
   - Idempotent; C(changed) is true only when the setting changed or a session was (or in check mode would be)
     terminated.
   - Any session can still run C(SET default_transaction_read_only = off) for itself; this holds the application
@@ -34,10 +39,19 @@ options:
     type: str
   terminate_sessions:
     description:
-      - With O(state=on), terminate the other client sessions of the database that started before read-only took
-        effect, and report each one in RV(terminated). The module's own session is never terminated.
+      - With O(state=on), end the other non-superuser client sessions of the database that started before
+        read-only took effect, and report each one in RV(terminated). The module's own session is never
+        terminated. Ignored with O(state=off).
+      - C(false) only changes the default for new sessions; sessions a pooler holds open keep writing.
     type: bool
-    default: false
+    default: true
+  terminate_grace:
+    description:
+      - Seconds a session that is inside a transaction gets to finish it before it is terminated (idle sessions are
+        ended at once). C(0) ends every session at once.
+      - The module returns when every such session has ended, so at most this long after the switch.
+    type: float
+    default: 10
 extends_documentation_fragment:
   - hotdash.supabase.connection
   - hotdash.supabase.attributes
@@ -55,11 +69,11 @@ author:
 '''
 
 EXAMPLES = r'''
-- name: Stop accepting writes before the rollback
+- name: Stop accepting writes before the rollback (sessions in a transaction get 5 s to finish it)
   hotdash.supabase.db_read_only:
     db_url: "{{ supabase_db_url }}"
     state: "on"
-    terminate_sessions: true
+    terminate_grace: 5
   register: __supabase_read_only
   no_log: true
 
@@ -87,7 +101,7 @@ previous_state:
   type: str
   sample: "off"
 read_only_since:
-  description: When read-only was turned on (UTC), or C(null) when the database is writable.
+  description: When read-only was turned on (UTC, the server's clock), or C(null) when the database is writable.
   returned: always
   type: str
   sample: "2025-10-19T02:14:07.123456Z"
@@ -98,13 +112,28 @@ queries:
   elements: str
   sample: ['ALTER DATABASE "hotdash" SET "default_transaction_read_only" = on']
 terminated:
-  description: Sessions terminated (in check mode, that would be terminated), with who and what they ran.
+  description:
+    - Sessions terminated (in check mode, that would be terminated), with who and what they ran, why (C(idle),
+      C(finished its transaction), C(grace over)) and when (C(after), seconds after the switch).
+    - A session that could not be terminated has C(terminated=false) and the server's C(error).
   returned: always
   type: list
   elements: dict
   sample: [{"pid": 4242, "user": "authenticator", "application_name": "postgrest", "client_addr": "10.0.0.5",
             "state": "idle in transaction", "backend_start": "2025-10-19T01:00:00+00:00", "query": "UPDATE ...",
-            "terminated": true}]
+            "terminated": true, "reason": "grace over", "after": 10.02}]
+kept:
+  description: Sessions that started before the switch and were left running because their user is a superuser.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"pid": 4250, "user": "supabase_admin", "application_name": "", "client_addr": null, "state": "idle",
+            "backend_start": "2025-10-19T01:00:00+00:00", "query": "", "terminated": false, "reason": "superuser"}]
+terminate_grace:
+  description: The grace in seconds that applied.
+  returned: always
+  type: float
+  sample: 10.0
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
@@ -122,7 +151,8 @@ def body(module):
     conn = connect(settings, application_name="hotdash.supabase db_read_only", autocommit=True)
     try:
         result = set_read_only(conn, params["target_db"] or settings.dbname, params["state"],
-                               terminate_sessions=params["terminate_sessions"], check_mode=module.check_mode)
+                               terminate_sessions=params["terminate_sessions"],
+                               terminate_grace=params["terminate_grace"], check_mode=module.check_mode)
     finally:
         conn.close()
     if not module._diff:
@@ -134,7 +164,8 @@ def main():
     module = new_module(dict(
         state=dict(type="str", required=True, choices=["on", "off"]),
         target_db=dict(type="str"),
-        terminate_sessions=dict(type="bool", default=False),
+        terminate_sessions=dict(type="bool", default=True),
+        terminate_grace=dict(type="float", default=10.0),
     ), supports_check_mode=True)
     run_module(module, body)
 

@@ -33,3 +33,8 @@ def test_state_must_be_on_or_off():
 
 def test_utc_iso():
     assert utc_iso(datetime.datetime(2025, 10, 19, 2, 0, tzinfo=datetime.timezone.utc)) == "2025-10-19T02:00:00.000000Z"
+
+
+def test_utc_iso_converts_server_times_to_utc():
+    cest = datetime.timezone(datetime.timedelta(hours=2))
+    assert utc_iso(datetime.datetime(2025, 10, 19, 4, 0, tzinfo=cest)) == "2025-10-19T02:00:00.000000Z"
