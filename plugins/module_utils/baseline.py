@@ -26,7 +26,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
-from ansible_collections.hotdash.supabase.plugins.module_utils.triggers import TRIGGER_KINDS, make_trigger, make_warning
+from ansible_collections.hotdash.supabase.plugins.module_utils.triggers import (TRIGGER_KINDS, decide, make_trigger,
+                                                                                make_warning, verdict_label)
 
 # verify's steps -> the runbook trigger a new failure of that step is.
 STEP_TRIGGERS = {
@@ -119,7 +120,7 @@ def _judge_failure(check, before, baseline, absolute_steps):
 def compare(before, after, absolute_steps=ABSOLUTE_STEPS):
     """Judge ``after`` (checks after the apply) against ``before`` (the baseline, or None when there is none).
 
-    Returns ``{checks, triggers, warnings, regressions, pre_existing, fixed, baseline}``: ``checks`` are the
+    Returns ``{checks, triggers, run_warnings, regressions, pre_existing, fixed, baseline}``: ``checks`` are the
     after-checks with ``baseline`` set to ``regression``, ``pre_existing``, ``fixed`` (failed before, passes
     now) or ``unchanged``, and every pre-existing failure turned into a ``warn`` (``pre_existing_from: fail``)
     so a report of them passes; ``regressions``, ``pre_existing`` and ``fixed`` are check names.
@@ -129,7 +130,7 @@ def compare(before, after, absolute_steps=ABSOLUTE_STEPS):
     _index(after)
     absolute_steps = tuple(absolute_steps or ())
     seen = {}
-    out = {"checks": [], "triggers": [], "warnings": [], "regressions": [], "pre_existing": [], "fixed": [],
+    out = {"checks": [], "triggers": [], "run_warnings": [], "regressions": [], "pre_existing": [], "fixed": [],
            "baseline": "compared" if baseline else "none"}
     for check in after:
         key = _key(check)
@@ -139,23 +140,22 @@ def compare(before, after, absolute_steps=ABSOLUTE_STEPS):
         prior = matches[seen[key]] if seen[key] < len(matches) else None
         seen[key] += 1
         judged = dict(check)
-        name = check["name"]
+        name, detail = check["name"], check.get("detail") or ""
         evidence = {"step": check.get("step") or "", "before": _state(prior), "after": _state(check)}
         if check["status"] == "fail":
             outcome, why, new = _judge_failure(check, prior, baseline, absolute_steps)
             if new:
                 evidence["new_failing"] = new
             judged["baseline"] = outcome
+            reason = "%s %s: %s" % (name, why, detail)
             if outcome == "regression":
                 out["regressions"].append(name)
-                out["triggers"].append(make_trigger(trigger_kind(check), "%s %s: %s" % (name, why, check.get("detail") or ""),
-                                                    "verify", evidence, check=name))
+                out["triggers"].append(make_trigger(trigger_kind(check), reason, "verify", evidence, check=name))
             else:
                 out["pre_existing"].append(name)
                 judged.update(status="warn", pre_existing_from="fail",
-                              detail="pre-existing (failing before the apply too): %s" % (check.get("detail") or ""))
-                out["warnings"].append(make_warning("pre_existing", "%s %s: %s" % (name, why, check.get("detail") or ""),
-                                                    "verify", evidence, check=name))
+                              detail="pre-existing (failing before the apply too): %s" % detail)
+                out["run_warnings"].append(make_warning("pre_existing", reason, "verify", evidence, check=name))
         else:
             fixed = prior is not None and prior["status"] == "fail" and check["status"] in ("ok", "skipped")
             judged["baseline"] = "fixed" if fixed else "unchanged" if baseline else "none"
@@ -163,7 +163,26 @@ def compare(before, after, absolute_steps=ABSOLUTE_STEPS):
                 out["fixed"].append(name)
             if check["status"] == "warn":
                 kind = "rpc_budget" if over_budget(check) else "check_warning"
-                out["warnings"].append(make_warning(kind, "%s: %s" % (name, check.get("detail") or ""), "verify",
-                                                    evidence, check=name))
+                out["run_warnings"].append(make_warning(kind, "%s: %s" % (name, detail), "verify", evidence,
+                                                        check=name))
         out["checks"].append(judged)
     return out
+
+
+def judge_release(after, before=None, triggers=(), warnings=(), absolute_steps=ABSOLUTE_STEPS):
+    """:func:`compare` plus the triggers and warnings other phases reported, decided into one verdict.
+
+    Returns the comparison with ``verdict``, ``rollback``, ``reasons``, every trigger and warning (those of
+    ``triggers``/``warnings`` first), ``passed`` (no trigger) and a one-line ``summary``.
+    """
+    result = compare(before, after, absolute_steps)
+    decision = decide(list(triggers or []) + result["triggers"], list(warnings or []) + result["run_warnings"])
+    result.update(decision, passed=not decision["rollback"])
+    parts = ["%d trigger(s)" % len(decision["triggers"]), "%d warning(s)" % len(decision["run_warnings"])]
+    if result["pre_existing"]:
+        parts.append("pre-existing: %s" % _brief(result["pre_existing"]))
+    if result["baseline"] == "none":
+        parts.append("no baseline: every failure counts")
+    result["summary"] = "%s: %s%s" % (verdict_label(decision["verdict"]), "; ".join(parts),
+                                      (" - " + "; ".join(decision["reasons"])) if decision["reasons"] else "")
+    return result

@@ -7,7 +7,8 @@ A **trigger** rolls back automatically. Its kinds are the runbook's "Immediate R
 ``regression`` (a check that passed before the apply and fails after it). A **warning** never rolls back:
 a missed success criterion, an RPC over its budget, a failure that was already there before the apply.
 Both are plain dicts ``{kind, reason, source, runbook, evidence[, check]}`` built by :func:`make_trigger`
-and :func:`make_warning`; :func:`decide` turns the lists of a run into its verdict.
+and :func:`make_warning`; :func:`decide` turns the lists of a run into its verdict. In module results the
+lists are ``triggers`` and ``run_warnings`` (Ansible reserves ``warnings`` for its own messages).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -62,7 +63,7 @@ def make_warning(kind, reason, source, evidence=None, check=None):
 
 
 def decide(triggers=(), warnings=()):
-    """``{verdict, rollback, triggers, warnings, reasons}`` of a run from everything its phases reported.
+    """``{verdict, rollback, triggers, run_warnings, reasons}`` of a run from everything its phases reported.
 
     ``verdict`` is ``rollback`` when there is any trigger, ``succeeded_with_warnings`` when there is
     any warning, else ``succeeded``; ``reasons`` are the triggers' reasons, one line each.
@@ -76,7 +77,8 @@ def decide(triggers=(), warnings=()):
         if item.get("kind") not in WARNING_KINDS:
             raise InvalidInput("not a warning: %r" % (item,))
     verdict = "rollback" if triggers else "succeeded_with_warnings" if warnings else "succeeded"
-    return {"verdict": verdict, "rollback": bool(triggers), "triggers": triggers, "warnings": warnings,
+    # "run_warnings", not "warnings": Ansible takes a module result's "warnings" for its own list of strings.
+    return {"verdict": verdict, "rollback": bool(triggers), "triggers": triggers, "run_warnings": warnings,
             "reasons": ["%s: %s" % (t["kind"], t["reason"]) for t in triggers]}
 
 

@@ -25,13 +25,13 @@ def test_a_failure_present_before_the_apply_is_pre_existing_and_does_not_roll_ba
     result = compare(before, [ADVISOR_ERROR, after_error_rate])
     assert result["triggers"] == [] and result["regressions"] == []
     assert result["pre_existing"] == ["advisor: security_definer_view", "error rate of the last 24 hours"]
-    assert [w["kind"] for w in result["warnings"]] == ["pre_existing", "pre_existing"]
+    assert [w["kind"] for w in result["run_warnings"]] == ["pre_existing", "pre_existing"]
     judged = result["checks"][1]
     assert judged["status"] == "warn" and judged["pre_existing_from"] == "fail" and judged["baseline"] == "pre_existing"
     assert judged["detail"] == "pre-existing (failing before the apply too): value = 0.006 (expected value <= 0.005)"
-    assert result["warnings"][1]["evidence"]["before"]["detail"] == "value = 0.0061 (expected value <= 0.005)"
+    assert result["run_warnings"][1]["evidence"]["before"]["detail"] == "value = 0.0061 (expected value <= 0.005)"
     assert checks_passed(result["checks"])
-    assert decide(result["triggers"], result["warnings"])["verdict"] == "succeeded_with_warnings"
+    assert decide(result["triggers"], result["run_warnings"])["verdict"] == "succeeded_with_warnings"
 
 
 def test_a_check_that_passed_before_and_fails_after_is_a_trigger_of_its_step_kind():
@@ -46,7 +46,7 @@ def test_a_check_that_passed_before_and_fails_after_is_a_trigger_of_its_step_kin
                                  "anon: 4 rows (expected rows == 0)")
     assert trigger["evidence"]["before"] == {"status": "ok", "detail": "0 rows"}
     assert result["checks"][0]["status"] == "fail" and not checks_passed(result["checks"])
-    decision = decide(result["triggers"], result["warnings"])
+    decision = decide(result["triggers"], result["run_warnings"])
     assert decision["rollback"] and decision["verdict"] == "rollback"
     assert decision["reasons"] == ["rls_failure: " + trigger["reason"]]
 
@@ -105,7 +105,7 @@ def test_rpc_budget_overrun_is_a_warning_unless_made_to_fail():
     slow = check("rpc: get_revenue_metrics", "warn", "over budget: 612.0 ms median of 3 call(s), budget 500 ms",
                  "rpc", over_budget=True)
     result = compare([dict(slow, status="ok")], [slow])
-    assert result["triggers"] == [] and [w["kind"] for w in result["warnings"]] == ["rpc_budget"]
+    assert result["triggers"] == [] and [w["kind"] for w in result["run_warnings"]] == ["rpc_budget"]
     # An inventory that sets the budget status to fail makes a new overrun a trigger ...
     failing = dict(slow, status="fail")
     made = compare([dict(slow, status="ok")], [failing])
@@ -121,8 +121,8 @@ def test_fixed_checks_and_warnings_are_reported():
     result = compare([check("facts have a project", "fail", "rows = 2")],
                      [check("facts have a project", "ok", "rows = 0"), check("advisor: y", "warn", "WARN public.t")])
     assert result["fixed"] == ["facts have a project"] and result["checks"][0]["baseline"] == "fixed"
-    assert [w["kind"] for w in result["warnings"]] == ["check_warning"]
-    assert decide(result["triggers"], result["warnings"])["verdict"] == "succeeded_with_warnings"
+    assert [w["kind"] for w in result["run_warnings"]] == ["check_warning"]
+    assert decide(result["triggers"], result["run_warnings"])["verdict"] == "succeeded_with_warnings"
     assert decide([], [])["verdict"] == "succeeded"
 
 

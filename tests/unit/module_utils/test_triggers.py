@@ -19,7 +19,7 @@ def test_a_monitor_breach_is_a_trigger_and_a_missed_criterion_a_warning():
     assert breach == {"kind": "error_rate", "reason": "error rate 2.1 % above 1 % for 312 s", "source": "monitor",
                       "runbook": "Error rate > 1% for > 5 minutes", "evidence": {"sustained_s": 312, "peak": 0.021}}
     assert decide([breach], [missed]) == {"verdict": "rollback", "rollback": True, "triggers": [breach],
-                                          "warnings": [missed],
+                                          "run_warnings": [missed],
                                           "reasons": ["error_rate: error rate 2.1 % above 1 % for 312 s"]}
     assert decide([], [missed])["verdict"] == "succeeded_with_warnings"
     assert verdict_label("succeeded_with_warnings") == "succeeded with warnings"
