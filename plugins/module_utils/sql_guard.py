@@ -31,6 +31,9 @@ outlives the transaction (``lo_export``, ``pg_advisory_lock``, ``pg_notify``, ``
 ``pg_terminate_backend``, ... see ``OUTLIVING_FUNCTIONS``); text with a NUL character; anything the
 parser cannot parse.
 
+A check's ``settings:`` (GUCs set through ``set_config()``) pass :func:`guard_setting_name`: the
+same settings are refused there.
+
 A declared DO block, and in scripts a CREATE FUNCTION/PROCEDURE in LANGUAGE plpgsql or sql, is read
 too: every statement and expression of its body goes through the same rules, and an ``EXECUTE`` of a
 computed string (which nobody can read before it runs) is refused. Other languages are refused.
@@ -572,6 +575,14 @@ def guard_statement(text, check, profile=QUERY, allow=(), placeholders=False):
                                    "identifier or comment, and $n parameters are not taken" % check)
         piece = text.strip(SQL_WHITESPACE)  # psycopg2 substitutes the values and turns %% into %
     return Statement(piece, statement_kind(node), node, 1, line)
+
+
+def guard_setting_name(name, check):
+    """A setting a check sets through ``set_config()`` (its ``settings:`` option); refused like ``SET`` of it."""
+    reason = _setting_refusal(str(name).strip(), QUERY)
+    if reason or not str(name).strip():
+        raise StatementRefused("%s: setting %r is refused: %s" % (check, name, reason or "it has no name"))
+    return str(name).strip()
 
 
 def guard_statements(statements, check, profile=WRITE, allow=()):

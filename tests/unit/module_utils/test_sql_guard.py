@@ -168,6 +168,19 @@ def test_placeholders_must_stand_where_a_value_goes():
         placeholders=True)
 
 
+@pytest.mark.parametrize("name", ["role", "ROLE", "session_authorization", "default_transaction_read_only",
+                                  "transaction_read_only", "standard_conforming_strings", "client_encoding", " "])
+def test_settings_a_check_may_not_set(name):
+    with pytest.raises(StatementRefused) as info:
+        sql_guard.guard_setting_name(name, "RLS scenario 'anon'")
+    assert str(info.value).startswith("RLS scenario 'anon': setting %r is refused: " % name)
+
+
+def test_settings_a_check_may_set():
+    assert sql_guard.guard_setting_name("app.current_project", "c") == "app.current_project"
+    assert sql_guard.guard_setting_name("request.jwt.claims", "c") == "request.jwt.claims"
+
+
 def test_statement_lists_are_guarded_before_anything_runs():
     statements = guard_statements(["insert into t values (1)", "delete from t where a = 1"], "smoke write 'w'")
     assert [s.index for s in statements] == [1, 2]
