@@ -113,6 +113,8 @@ def start(base, port=None, extra_conf=None):
         "shared_preload_libraries": "'pg_stat_statements'",
         "pg_stat_statements.track": "all",
         "max_connections": "100",
+        # Prepared transactions hold their locks with no session behind them: tests of who blocks an apply use one.
+        "max_prepared_transactions": "8",
         "fsync": "off",
         "synchronous_commit": "off",
         "full_page_writes": "off",
