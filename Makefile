@@ -9,7 +9,7 @@ export SUPABASE_CLI := $(ROOT)/tools/supabase-cli/node_modules/.bin/supabase
 export PYTHONDONTWRITEBYTECODE := 1
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup test demo unit integration molecule sanity lint bench clean
+.PHONY: setup test demo unit integration molecule sanity lint bench bench-live bench-fleet clean
 
 setup:
 	@bash scripts/setup.sh
@@ -37,6 +37,12 @@ demo: setup
 
 bench: setup
 	$(VENV)/bin/python benchmarks/run.py
+
+bench-live: setup
+	$(VENV)/bin/python benchmarks/live_traffic.py
+
+bench-fleet: setup
+	$(VENV)/bin/python benchmarks/fleet.py
 
 clean:
 	rm -rf .build artifacts tests/output .demo
