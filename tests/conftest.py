@@ -4,6 +4,7 @@
 - ``pg_cluster``: one throwaway PostgreSQL cluster per pytest worker (initdb/pg_ctl on a free loopback
   port, pg_stat_statements preloaded), with a template database shaped like hosted Supabase.
 - ``make_db`` / ``db``: a fresh Supabase-shaped database per test (CREATE DATABASE ... TEMPLATE).
+- ``own_cluster_db``: a database in a cluster of its own, for tests that restart the server.
 - ``hotdash``: ``db`` with the example project's migrations and seed loaded (the runbook's schema and data).
 - ``supabase_cli``: the real, pinned Supabase CLI binary.
 - ``run_module``: run one of the collection's modules in-process, the way Ansible would, and return
@@ -144,6 +145,21 @@ def make_db(pg_cluster):
 @pytest.fixture
 def db(make_db):
     return make_db()
+
+
+@pytest.fixture
+def own_cluster_db():
+    """A Supabase-shaped database in a cluster of its own, for tests that restart or stop the server
+    (``db.cluster`` describes the cluster); stopped after the test."""
+    base = tempfile.mkdtemp(prefix="hotdash-own-pg-")
+    try:
+        info = throwaway_pg.start(base)
+        throwaway_pg.wait_ready(info)
+        throwaway_pg.shape(info, "own")
+        yield Database(info, "own")
+    finally:
+        throwaway_pg.stop(base)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture

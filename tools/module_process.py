@@ -36,9 +36,10 @@ class ModuleProcess(object):
         self.workdir = workdir
 
     @classmethod
-    def start(cls, name, args, workdir, env=None, new_session=True, python=None):
+    def start(cls, name, args, workdir, env=None, new_session=True, python=None, preexec_fn=None):
         """Start module ``name`` with ``args``; ``new_session`` gives it a process group of its own (as
-        Ansible's worker does), so a signal to the test's group never reaches it by accident."""
+        Ansible's worker does), so a signal to the test's group never reaches it by accident; ``preexec_fn``
+        runs in the child before the module (e.g. to set a resource limit)."""
         os.makedirs(workdir, exist_ok=True)
         args_path = os.path.join(workdir, "%s.args.json" % name)
         with open(args_path, "w") as handle:
@@ -49,11 +50,14 @@ class ModuleProcess(object):
             popen = subprocess.Popen(
                 [python or sys.executable, "-m", "ansible_collections.hotdash.supabase.plugins.modules.%s" % name,
                  args_path], cwd=workdir, env=collection_env(env), stdin=subprocess.DEVNULL, stdout=stdout,
-                stderr=stderr, start_new_session=new_session)
+                stderr=stderr, start_new_session=new_session, preexec_fn=preexec_fn)
         finally:
             stdout.close()
             stderr.close()
         return cls(name, popen, workdir)
+
+    def __repr__(self):
+        return "module %s (pid %d)" % (self.name, self.pid)
 
     def running(self):
         return self.popen.poll() is None
