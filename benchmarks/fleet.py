@@ -181,8 +181,8 @@ def main(argv=None):
                  d["module_overhead_s"] / max(d["module_tasks"], 1)))
         print("  database work (server time of %d top-level statements): %5.2f s (%2.1f %%)"
               % (d["server_statements"], d["server_s"], 100 * d["server_s"] / d["wall_s"]))
-        print("  slowest module tasks: %s" % "; ".join("%s %.1f s" % (name, seconds)
-                                                     for seconds, _action, name in d["slowest"]))
+        slowest = ["%s %.1f s" % (name, seconds) for seconds, _action, name in d["slowest"]]
+        print("  slowest module tasks: %s" % "; ".join(slowest))
     if figures["fleet"]:
         first = figures["fleet"][0]
         print("fleet of %d databases, apply_staging.yml (batches 1, 10 %%, 100 %%):" % args.hosts)
