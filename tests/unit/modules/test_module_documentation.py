@@ -10,7 +10,7 @@ import yaml
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connection_argument_spec
 
 # Modules whose options are all in their own DOCUMENTATION (no doc fragment adds options besides the connection).
-SELF_DOCUMENTED = ["migration_apply", "migration_repair", "cli_info", "monitor_sample", "db_inspect"]
+SELF_DOCUMENTED = ["migration_apply", "migration_repair", "cli_info", "monitor_sample", "db_inspect", "db_policy"]
 
 
 def spec_of(name, monkeypatch):
