@@ -43,6 +43,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.errors import Inv
 PROOFS = ("typed", "ssh_signature", "awx_workflow")
 VERIFIED_PROOFS = ("ssh_signature", "awx_workflow")
 STATEMENT_HEADER = "hotdash.supabase approval v1"
+REQUEST_HEADER = "hotdash.supabase approval request v1"
 STATEMENT_FIELDS = ("gate", "environment", "approver", "ticket", "approved_at")
 STATEMENT_OPTIONAL = ("window_override",)
 MAX_TEXT = 200
@@ -209,6 +210,31 @@ def parse_statement(text):
         "plans": plans,
     }
     return parsed
+
+
+def build_request(gate, environment, plans):
+    """What the operator hands the approver: the gate and every plan, without who, which ticket or when."""
+    if not plans:
+        raise InvalidInput("an approval request needs at least one plan")
+    return "\n".join([REQUEST_HEADER, "gate: %s" % gate, "environment: %s" % environment]
+                     + [plan_line(plan) for plan in plans]) + "\n"
+
+
+def statement_from_request(request, approver, ticket, approved_at, window_override=None):
+    """The statement an approver signs for ``request``: its lines, plus approver, ticket and time."""
+    lines = (request or "").splitlines()
+    if not lines or lines[0].strip() != REQUEST_HEADER:
+        raise InvalidInput("not an approval request: the first line must be %r" % REQUEST_HEADER)
+    fields = dict(line.split(":", 1) for line in lines[1:3] if ":" in line)
+    gate, environment = fields.get("gate", "").strip(), fields.get("environment", "").strip()
+    plan_lines = [line for line in lines[3:] if line.startswith("plan: ")]
+    if not gate or not environment or not plan_lines:
+        raise InvalidInput("the approval request lacks its gate, environment or plan lines")
+    head = build_statement(gate, environment, approver, ticket, approved_at,
+                           [{"digest": "sha256:" + "0" * 64}], window_override).splitlines()[:-1]
+    statement = "\n".join(head + plan_lines) + "\n"
+    parse_statement(statement)
+    return statement
 
 
 def same_person(first, second):

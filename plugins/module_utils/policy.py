@@ -10,7 +10,7 @@ by every module that changes the database. A run may ask for *more* (a shorter a
 approval); :func:`stricter` never lets it ask for less.
 
 This module is the model: the fields, their defaults per environment, validation with one-line errors, and
-the merge. The decisions are in ``guard.py``.
+the merge. The decisions are in ``policy_guard.py``.
 
 ========================== ================================================================================
 field                      meaning
@@ -214,11 +214,11 @@ def stricter(policy, requested):
 
 
 def effective(stored, run_environment, requested=None):
-    """The policy a change is held to: ``(policy, source)``.
+    """The policy a change is held to: ``(policy, source, tightened)``.
 
     ``stored`` is the database's policy (or None). ``source`` is ``database`` (its label decides; a run that
     names another environment is refused by the guard), ``run`` (no label: the run's environment decides,
-    for production the approval rules only) or ``none``.
+    for production the approval rules only) or ``none``; ``tightened`` names what the run made stricter.
     """
     if stored is not None:
         policy, source = copy.deepcopy(stored), "database"

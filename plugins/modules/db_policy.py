@@ -157,9 +157,9 @@ policy_id:
   returned: always
   type: int
   sample: 3
-guard:
+policy_check:
   description:
-    - The approval decision, as every guarded module returns it. C(plan_digest) is what the C(policy_change) approval must
+    - The policy guard's decision, as every module the policy guards returns it. C(plan_digest) is what the C(policy_change) approval must
       cover; C(refusal) says, in check mode, what would be refused.
   returned: when the policy changes
   type: dict
@@ -172,7 +172,7 @@ summary:
   sample: "policy #3 set: production (approval within 24.0 h, verified approval, windows 02:00-04:00, backup < 12.0 h, staging first)"
 '''
 
-from ansible_collections.hotdash.supabase.plugins.module_utils import guard, plan_digest, policy as policy_model, policy_audit
+from ansible_collections.hotdash.supabase.plugins.module_utils import plan_digest, policy as policy_model, policy_audit, policy_guard
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
     connection_settings,
     new_module,
@@ -228,10 +228,10 @@ def body(module):
         if not changed_fields:
             result.update(changed=False, summary="policy #%s unchanged: %s" % (stored["id"], policy_model.describe(new)))
             return result
-        change = guard.Change("policy", "db_policy", new["environment"], new_policy=new, run_id=params["run_id"],
+        change = policy_guard.Change("policy", "db_policy", new["environment"], new_policy=new, run_id=params["run_id"],
                               host=params["inventory_host"])
-        decision = guard.check(conn, change, check_mode=module.check_mode)
-        result.update(changed=True, guard=decision)
+        decision = policy_guard.check(conn, change, check_mode=module.check_mode)
+        result.update(changed=True, policy_check=decision)
         if module._diff:
             result["diff"] = {"before": previous or {}, "after": new}
         if module.check_mode:

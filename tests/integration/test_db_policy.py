@@ -31,9 +31,9 @@ def test_labelling_a_database_needs_an_approval_of_that_exact_policy(make_db, ru
     plan = run_module("db_policy", policy_args(db, staging), check_mode=True)
     assert plan["changed"] is True and plan["policy_id"] is None
     assert plan["policy"]["promotion_source"]["database"] == staging.name
-    digest = plan["guard"]["plan_digest"]
-    assert plan["guard"]["gate"] == "policy_change"
-    assert "no policy_change approval covers plan %s" % digest[:19] in plan["guard"]["refusal"]
+    digest = plan["policy_check"]["plan_digest"]
+    assert plan["policy_check"]["gate"] == "policy_change"
+    assert "no policy_change approval covers plan %s" % digest[:19] in plan["policy_check"]["refusal"]
     assert not db.table_exists("hotdash_audit.policy")          # check mode writes nothing
 
     refused = run_module("db_policy", policy_args(db, staging))
@@ -46,12 +46,12 @@ def test_labelling_a_database_needs_an_approval_of_that_exact_policy(make_db, ru
 
     # an approval of another policy (a different window) does not cover this one
     other = run_module("db_policy", policy_args(db, staging, windows=["01:00-02:00"]), check_mode=True)
-    record_approval(db, other["guard"]["plan_digest"])
+    record_approval(db, other["policy_check"]["plan_digest"])
     assert run_module("db_policy", policy_args(db, staging))["failed"]
 
     approval_id = record_approval(db, digest)
     done = run_module("db_policy", policy_args(db, staging), diff=True)
-    assert done["changed"] is True and done["guard"]["approval_id"] == approval_id
+    assert done["changed"] is True and done["policy_check"]["approval_id"] == approval_id
     assert done["summary"].startswith("policy #%d set: production (approval within 24.0 h" % done["policy_id"])
     assert done["diff"]["before"] == {} and done["diff"]["after"]["environment"] == "production"
     row = db.query("SELECT environment, approval_id, plan_digest, settings->>'backup_max_age' FROM hotdash_audit.policy")
@@ -66,7 +66,7 @@ def test_the_policy_in_force_decides_how_it_may_be_weakened(make_db, run_module,
     db, staging = make_db("prod"), make_db("staging")
     signers = Signers(tmp_path, [ANA])
     strict = policy_args(db, staging, require_verified_approval=True, allowed_signers_file=signers.allowed_signers_path)
-    digest = run_module("db_policy", strict, check_mode=True)["guard"]["plan_digest"]
+    digest = run_module("db_policy", strict, check_mode=True)["policy_check"]["plan_digest"]
     statement = approval_evidence.build_statement("policy_change", "production", ANA, "CHG-8", minutes_ago(5),
                                                   [{"digest": digest, "database": db.name, "versions": []}])
     record_approval(db, digest, approver=ANA, ticket="CHG-8", approved_at=approval_evidence.parse_statement(
@@ -76,7 +76,7 @@ def test_the_policy_in_force_decides_how_it_may_be_weakened(make_db, run_module,
 
     # going back to typed approvals: a typed approval no longer counts for the change
     weaker = policy_args(db, staging)
-    weak_digest = run_module("db_policy", weaker, check_mode=True)["guard"]["plan_digest"]
+    weak_digest = run_module("db_policy", weaker, check_mode=True)["policy_check"]["plan_digest"]
     record_approval(db, weak_digest)
     refused = run_module("db_policy", weaker)
     assert refused["failed"] and "the policy requires an SSH-signed or AWX workflow approval" in refused["msg"]
@@ -86,7 +86,7 @@ def test_the_policy_in_force_decides_how_it_may_be_weakened(make_db, run_module,
 
 def test_the_audit_trail_cannot_be_rewritten(make_db, run_module):
     db, staging = make_db("prod"), make_db("staging")
-    digest = run_module("db_policy", policy_args(db, staging), check_mode=True)["guard"]["plan_digest"]
+    digest = run_module("db_policy", policy_args(db, staging), check_mode=True)["policy_check"]["plan_digest"]
     record_approval(db, digest)
     assert run_module("db_policy", policy_args(db, staging))["changed"]
     for statement in ("UPDATE hotdash_audit.policy SET environment = 'staging'",

@@ -11,7 +11,7 @@ from policy_evidence import approve, label  # noqa: E402
 from ssh_signers import Signers  # noqa: E402
 
 from ansible_collections.hotdash.supabase.plugins.module_utils import (  # noqa: E402
-    approval_evidence, guard, plan_digest, policy_audit)
+    approval_evidence, plan_digest, policy_audit, policy_guard)
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect  # noqa: E402
 
 ANA, BOB = "ana@hotdash.example", "bob@hotdash.example"
@@ -21,13 +21,13 @@ STEPS = [plan_digest.step("20251019090000", plan_digest.statements_checksum(["al
 def check(db, change, check_mode=False, operator="maria"):
     conn = connect(db.settings())
     try:
-        return guard.check(conn, change, check_mode=check_mode, operator=operator)
+        return policy_guard.check(conn, change, check_mode=check_mode, operator=operator)
     finally:
         conn.close()
 
 
 def apply_change(**kwargs):
-    return guard.Change("apply", "migration_apply", "production", steps=STEPS, run_id="r1", host="prod", **kwargs)
+    return policy_guard.Change("apply", "migration_apply", "production", steps=STEPS, run_id="r1", host="prod", **kwargs)
 
 
 def test_an_approval_binds_to_this_databases_plan_and_the_refusal_is_recorded(make_db):
@@ -44,7 +44,7 @@ def test_an_approval_binds_to_this_databases_plan_and_the_refusal_is_recorded(ma
     other_digest = check(other, apply_change(), check_mode=True)["plan_digest"]
     assert other_digest != planned["plan_digest"]
     approve(db, other_digest)
-    with pytest.raises(guard.PolicyRefused) as err:
+    with pytest.raises(policy_guard.PolicyRefused) as err:
         check(db, apply_change())
     assert "the newest apply_production approval (#1 by ana) is for plan %s" % other_digest[:19] in str(err.value)
     assert db.query("SELECT action, missing, plan_digest, versions, operator, host FROM hotdash_audit.refusals") == [
@@ -64,7 +64,7 @@ def test_a_database_held_read_only_still_records_the_refusal(make_db):
     db = make_db("prod")
     label(db)
     db.execute('ALTER DATABASE "%s" SET default_transaction_read_only = on' % db.name)
-    with pytest.raises(guard.PolicyRefused):
+    with pytest.raises(policy_guard.PolicyRefused):
         check(db, apply_change())
     assert db.scalar("SELECT count(*) FROM hotdash_audit.refusals") == 1
 
@@ -78,7 +78,7 @@ def test_only_the_releasing_run_can_roll_its_release_back_without_an_approval(ma
     trigger = {"reason": "verify failed: rls enabled", "evidence": {"failed_checks": ["rls enabled"]}}
 
     def rollback(**kwargs):
-        return guard.Change("rollback", "migration_rollback:down_scripts", "production", steps=STEPS, run_id="r1",
+        return policy_guard.Change("rollback", "migration_rollback:down_scripts", "production", steps=STEPS, run_id="r1",
                             host="prod", **kwargs)
 
     for kwargs, message in [
@@ -87,7 +87,7 @@ def test_only_the_releasing_run_can_roll_its_release_back_without_an_approval(ma
         (dict(trigger="manual -e supabase_rollback_trigger=x", run_key="guessed"), "matches no release run"),
         (dict(run_key=run_key), "no production_rollback approval covers plan"),
     ]:
-        with pytest.raises(guard.PolicyRefused) as err:
+        with pytest.raises(policy_guard.PolicyRefused) as err:
             check(db, rollback(**kwargs))
         assert message in str(err.value)
     assert db.scalar("SELECT count(*) FROM hotdash_audit.rollback_triggers") == 0
@@ -99,7 +99,7 @@ def test_only_the_releasing_run_can_roll_its_release_back_without_an_approval(ma
         (accepted["release_run_id"], "verify failed: rls enabled", {"failed_checks": ["rls enabled"]},
          ["20251019090000"])]
     # the read-only switch of the same automatic rollback is accepted with the same key
-    assert check(db, guard.Change("read_only", "db_read_only", "production", trigger=trigger,
+    assert check(db, policy_guard.Change("read_only", "db_read_only", "production", trigger=trigger,
                                   run_key=run_key))["approval_id"] is None
 
 
@@ -125,12 +125,12 @@ def test_a_signed_approval_verifies_and_a_forged_one_is_refused(make_db, tmp_pat
 
     signed_approval(ANA, BOB)                                                    # bob's key, ana's name
     signed_approval(ANA, ANA, edit=lambda text: text.replace("CHG-1", "CHG-2"))  # edited after signing
-    with pytest.raises(guard.PolicyRefused) as err:
+    with pytest.raises(policy_guard.PolicyRefused) as err:
         check(db, apply_change())
     assert "approval #2: the approval signature does not verify for ana@hotdash.example" in str(err.value)
 
     good = signed_approval(ANA, ANA)
-    with pytest.raises(guard.PolicyRefused) as err:          # ana cannot approve her own change
+    with pytest.raises(policy_guard.PolicyRefused) as err:          # ana cannot approve her own change
         check(db, apply_change(), operator="ana")
     assert "is by ana@hotdash.example, who also runs the change" in str(err.value)
     assert check(db, apply_change(), operator="maria")["approval_id"] == good
@@ -141,10 +141,10 @@ def test_the_run_cannot_loosen_the_age_but_can_tighten_it(make_db):
     label(db, approval_max_age=3600)
     digest = check(db, apply_change(), check_mode=True)["plan_digest"]
     approve(db, digest, age_minutes=90)
-    with pytest.raises(guard.PolicyRefused) as err:
+    with pytest.raises(policy_guard.PolicyRefused) as err:
         check(db, apply_change(requested={"approval_max_age": 360000}))
     assert "is 1.5 h old; the policy accepts at most 1.0 h" in str(err.value)
     approve(db, digest, age_minutes=20)
     assert check(db, apply_change())["approval_id"] == 2
-    with pytest.raises(guard.PolicyRefused):
+    with pytest.raises(policy_guard.PolicyRefused):
         check(db, apply_change(requested={"approval_max_age": 600}))

@@ -66,3 +66,23 @@ def test_anything_but_an_armored_signature_is_bad_input(signature):
 def test_principals_are_read_from_allowed_signers():
     text = "# approvers\nana@hotdash.example,ana@x ssh-ed25519 AAAA\n\nbob namespaces=\"git\" ssh-ed25519 AAAA\n"
     assert ssh_signature.allowed_signer_principals(text) == ["ana@hotdash.example", "ana@x", "bob"]
+
+
+def test_the_signing_tool_turns_a_request_into_a_verifiable_statement(signers, tmp_path):
+    import subprocess
+    from ansible_collections.hotdash.supabase.plugins.module_utils import approval_evidence
+    plan = {"digest": "sha256:" + "cd" * 32, "database": "7301/hotdash", "host": "prod", "versions": ["20251019090000"]}
+    request = tmp_path / "approval_request.txt"
+    request.write_text(approval_evidence.build_request("apply_production", "production", [plan]))
+    tool = os.path.join(os.path.dirname(__file__), "..", "..", "..", "tools", "sign_approval.py")
+    done = subprocess.run([sys.executable, tool, str(request), "--key", signers.keys[ANA], "--approver", ANA,
+                           "--ticket", "CHG-1042"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    statement = (tmp_path / "approval.txt").read_text()
+    parsed = approval_evidence.parse_statement(statement)
+    assert parsed["approver"] == ANA and parsed["plans"] == [plan["digest"]] and parsed["gate"] == "apply_production"
+    assert ANA in ssh_signature.verify(statement, (tmp_path / "approval.txt.sig").read_text(), ANA,
+                                       signers.allowed_signers([ANA]))
+    bad = subprocess.run([sys.executable, tool, str(request), "--key", signers.keys[ANA], "--approver", ANA,
+                          "--ticket", "\u200b"], capture_output=True, text=True, check=False)
+    assert bad.returncode == 1 and "U+200B" in bad.stderr

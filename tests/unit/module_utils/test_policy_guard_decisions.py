@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.hotdash.supabase.plugins.module_utils import approval_evidence, guard, plan_digest, policy
+from ansible_collections.hotdash.supabase.plugins.module_utils import approval_evidence, plan_digest, policy, policy_guard
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import SupabaseError
 
 NOW = datetime.datetime(2026, 11, 30, 2, 30, tzinfo=datetime.timezone.utc)
@@ -28,7 +28,7 @@ def change(kind="apply", environment="production", steps=None, **kwargs):
                "repair": "migration_repair:reverted"}
     if steps is None:
         steps = STEPS if kind != "read_only" else ()
-    return guard.Change(kind, actions[kind], environment, steps=steps, **kwargs)
+    return policy_guard.Change(kind, actions[kind], environment, steps=steps, **kwargs)
 
 
 def approval(row_id=12, hours_ago=1, **overrides):
@@ -40,9 +40,9 @@ def approval(row_id=12, hours_ago=1, **overrides):
 
 
 def facts_for(the_change, stored, approvals=(), gate_approvals=(), backup=None, release=None, now=NOW):
-    merged, source, tightened = guard._effective(stored, the_change)
-    gate = guard.gate_for(the_change, merged)
-    digest = guard.digest_for(the_change, IDENTITY, merged, stored)
+    merged, source, tightened = policy_guard._effective(stored, the_change)
+    gate = policy_guard.gate_for(the_change, merged)
+    digest = policy_guard.digest_for(the_change, IDENTITY, merged, stored)
     bound = [dict(row, plan_digest=row["plan_digest"] or digest) for row in approvals]
     return {"identity": IDENTITY, "now": now, "stored": stored, "policy": merged, "source": source,
             "tightened": tightened, "gate": gate, "digest": digest, "approvals": bound,
@@ -54,7 +54,7 @@ Decision = collections.namedtuple("Decision", "problems covering facts")
 
 def decide(the_change, stored, verify=None, operator="maria", **facts):
     facts = facts_for(the_change, stored, **facts)
-    problems, covering = guard.evaluate(the_change, facts, operator, verify or (lambda *a: "Good"))
+    problems, covering = policy_guard.evaluate(the_change, facts, operator, verify or (lambda *a: "Good"))
     return Decision(problems, covering, facts)
 
 
@@ -65,7 +65,7 @@ def codes(problems):
 def test_no_approval_for_the_plan_is_refused_naming_the_plan():
     problems, covering, facts = decide(change(), production())
     assert covering is None and codes(problems) == ["approval"]
-    message = guard.refusal_message(change(), facts, problems)
+    message = policy_guard.refusal_message(change(), facts, problems)
     assert message.startswith("migration_apply refused by the production policy #3 of this database: no "
                               "apply_production approval covers plan %s (1 version(s): 20251019090000)"
                               % plan_digest.short(facts["digest"]))
@@ -233,13 +233,13 @@ def test_nothing_to_change_needs_no_approval_and_staging_needs_none():
     assert decide(change(environment="staging"), None).problems == []
     unlabelled = decide(change(), None)
     assert codes(unlabelled.problems) == ["approval"]
-    assert "(the database has no policy)" in guard.refusal_message(change(), unlabelled.facts, unlabelled.problems)
+    assert "(the database has no policy)" in policy_guard.refusal_message(change(), unlabelled.facts, unlabelled.problems)
 
 
 def test_a_policy_change_is_held_to_the_stricter_of_both_policies():
     current = production(require_verified_approval=True, allowed_signers=SIGNERS)
     weaker = policy.normalize(dict(environment="production", promotion_source=STAGING))
-    the_change = guard.Change("policy", "db_policy", "production", new_policy=weaker)
+    the_change = policy_guard.Change("policy", "db_policy", "production", new_policy=weaker)
     decision = decide(the_change, current, approvals=[approval(gate="policy_change")])
     problems, facts = decision.problems, decision.facts
     assert facts["gate"] == "policy_change" and codes(problems) == ["verified_approval"]
