@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Sign an approval request with your SSH key, as the approver.
 
 The operator's run writes ``approval_request.txt`` (the gate, the environment and one ``plan:`` line per

@@ -228,8 +228,8 @@ def body(module):
         if not changed_fields:
             result.update(changed=False, summary="policy #%s unchanged: %s" % (stored["id"], policy_model.describe(new)))
             return result
-        change = policy_guard.Change("policy", "db_policy", new["environment"], new_policy=new, run_id=params["run_id"],
-                              host=params["inventory_host"])
+        change = policy_guard.Change("policy", "db_policy", new["environment"], new_policy=new,
+                                     run_id=params["run_id"], host=params["inventory_host"])
         decision = policy_guard.check(conn, change, check_mode=module.check_mode)
         result.update(changed=True, policy_check=decision)
         if module._diff:

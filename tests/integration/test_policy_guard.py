@@ -78,8 +78,8 @@ def test_only_the_releasing_run_can_roll_its_release_back_without_an_approval(ma
     trigger = {"reason": "verify failed: rls enabled", "evidence": {"failed_checks": ["rls enabled"]}}
 
     def rollback(**kwargs):
-        return policy_guard.Change("rollback", "migration_rollback:down_scripts", "production", steps=STEPS, run_id="r1",
-                            host="prod", **kwargs)
+        return policy_guard.Change("rollback", "migration_rollback:down_scripts", "production", steps=STEPS,
+                                   run_id="r1", host="prod", **kwargs)
 
     for kwargs, message in [
         (dict(trigger=trigger), "a trigger without the run key"),
@@ -99,8 +99,8 @@ def test_only_the_releasing_run_can_roll_its_release_back_without_an_approval(ma
         (accepted["release_run_id"], "verify failed: rls enabled", {"failed_checks": ["rls enabled"]},
          ["20251019090000"])]
     # the read-only switch of the same automatic rollback is accepted with the same key
-    assert check(db, policy_guard.Change("read_only", "db_read_only", "production", trigger=trigger,
-                                  run_key=run_key))["approval_id"] is None
+    read_only = policy_guard.Change("read_only", "db_read_only", "production", trigger=trigger, run_key=run_key)
+    assert check(db, read_only)["approval_id"] is None
 
 
 def test_a_signed_approval_verifies_and_a_forged_one_is_refused(make_db, tmp_path):
