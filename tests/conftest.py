@@ -1,6 +1,6 @@
 """Test harness shared by unit and integration tests.
 
-- Puts the collection on sys.path as ``ansible_collections.hotdash.supabase`` (make setup links it).
+- Puts the collection on sys.path as ``ansible_collections.hotdash.supabase`` (through tools/throwaway_pg.py).
 - ``pg_cluster``: one throwaway PostgreSQL cluster per pytest worker (initdb/pg_ctl on a free loopback
   port, pg_stat_statements preloaded), with a template database shaped like hosted Supabase.
 - ``make_db`` / ``db``: a fresh Supabase-shaped database per test (CREATE DATABASE ... TEMPLATE).
@@ -29,15 +29,9 @@ import uuid
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COLLECTIONS = os.path.join(ROOT, ".build", "collections")
-if not os.path.isdir(os.path.join(COLLECTIONS, "ansible_collections", "hotdash", "supabase")):
-    os.makedirs(os.path.join(COLLECTIONS, "ansible_collections", "hotdash"), exist_ok=True)
-    os.symlink(ROOT, os.path.join(COLLECTIONS, "ansible_collections", "hotdash", "supabase"))
-if COLLECTIONS not in sys.path:
-    sys.path.insert(0, COLLECTIONS)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import throwaway_pg  # noqa: E402  (tools/throwaway_pg.py)
+import throwaway_pg  # noqa: E402  (tools/throwaway_pg.py; it also puts the collection on sys.path)
 import throwaway_pgbouncer  # noqa: E402  (tools/throwaway_pgbouncer.py)
 
 TEMPLATE_DB = "supabase_shaped_template"

@@ -604,7 +604,7 @@ def apply_one(conn, planned, options, log=None, sleep=time.sleep):
                     reason = _pg_error_line(failed.error)
                 raise ApplyError("migration %s failed at %s: %s; %s" % (planned.filename, where, reason, state),
                                  failed_version=planned.version, failed_file=planned.filename,
-                                 failed_statement=failed.index, partial=partial)
+                                 failed_statement=failed.index, partial=partial, failed_error=reason)
     return dict(version=planned.version, name=planned.name, file=planned.filename,
                 duration_ms=int(round((time.monotonic() - started) * 1000)), attempts=attempts)
 
