@@ -5,23 +5,25 @@
 
 ``pg_stat_statements`` keeps a mean and a standard deviation per statement, never a percentile; a P95 built
 from them is a guess that can be far off either way. The monitor measures instead: during the watch, each
-configured probe (an RPC function with its arguments, or a read-only query) is called from the controller at
-a fixed rate, each call timed, and P50/P95/P99 are computed exactly from those latencies (:func:`percentile`,
-nearest rank: the value of an actual call).
+configured probe (an RPC function in the verify role's form, or a read-only query; :func:`parse_probes`) is
+called from the controller at a fixed rate, each call timed, and P50/P95/P99 are computed exactly from those
+latencies (:func:`percentile`, nearest rank: the value of an actual call).
 
 How a call runs, so that a probe can never change the database and never hangs the watch:
 
-- one connection and one thread per probe (a slow probe never delays another), through ``probe`` connection
-  settings that can point at the pooler the application uses;
-- each call is its own ``BEGIN READ ONLY`` transaction, rolled back, with ``SET LOCAL`` only (nothing leaks to
-  a pooled server connection): ``statement_timeout``, ``ROLE`` (the application role, ``authenticated`` by
-  default) and optionally ``request.jwt.claims`` as PostgREST sets them;
-- a client-side timer cancels a call still running after ``timeout`` seconds (also while it waits in the
-  pooler's queue, which ``statement_timeout`` does not cover); such a call counts as a timeout, and its
-  latency (at least the timeout) is kept;
+- one connection and one thread per probe (a slow probe never delays another), to the database or through
+  the pooler the application uses;
+- each call is its own ``BEGIN READ ONLY`` transaction, rolled back, with transaction-level settings only
+  (nothing leaks to a pooled server connection): ``statement_timeout``, then the request context of
+  ``sql_checks.apply_request_context`` (GUCs, ``request.jwt.claims``, ``SET LOCAL ROLE`` to the application
+  role, ``authenticated`` by default);
+- a client-side timer cancels a call still running after ``timeout`` seconds (also one queued in a pooler,
+  which ``statement_timeout`` does not cover); such a call counts as a timeout and its latency (at least the
+  timeout) is kept; a call the cancel cannot reach is reported by :meth:`ProbeRunner.collect` once it is past
+  its timeout;
 - calls are due at ``start + k / rate``; a call due while the previous one of the same probe still runs is
   skipped and counted (``skipped``), so a latency is always the duration of one call, never time spent queued
-  behind the probe's own previous call.
+  behind the probe's own previous call. Opening the connection is not part of a call.
 
 Failed calls (other than timeouts) are counted with their first error line; their latencies are not mixed
 into the percentiles.
@@ -44,6 +46,12 @@ except ImportError:  # pragma: no cover - the module reports missing_required_li
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ConnectionFailed, InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import (
+    apply_request_context,
+    normalize_rpc,
+    pg_error_line,
+    single_statement,
+)
 
 PERCENTILES = (50, 95, 99)
 DEFAULT_ROLE = "authenticated"
@@ -103,85 +111,47 @@ def summarize_calls(calls):
 
 # ---------------------------------------------------------------- probe definitions
 
-class Probe(object):
-    """One thing to call: an RPC function with arguments, or a query."""
+def parse_probes(specs, guard, default_budget_ms=500.0):
+    """Probes from the module option ``probes``; InvalidInput names the bad entry.
 
-    def __init__(self, name, function=None, schema="public", args=None, query=None):
-        self.name = name
-        self.function = function
-        self.schema = schema
-        self.args = args
-        self.query = query
-
-    @property
-    def kind(self):
-        return "rpc" if self.function else "query"
-
-    def describe(self):
-        if self.function:
-            return "%s.%s(%s)" % (self.schema, self.function, _describe_args(self.args))
-        return self.query
-
-    def statement(self):
-        """``(statement, params)`` to execute: RPCs composed with identifiers, arguments as parameters."""
-        if not self.function:
-            return self.query, None
-        target = sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(self.function))
-        if isinstance(self.args, dict):
-            names = sorted(self.args)
-            call_args = sql.SQL(", ").join(sql.SQL("{} => %s").format(sql.Identifier(n)) for n in names)
-            params = [self.args[n] for n in names]
-        else:
-            params = list(self.args or [])
-            call_args = sql.SQL(", ").join(sql.SQL("%s") for unused in params)
-        return sql.SQL("SELECT * FROM {}({})").format(target, call_args), params
-
-    def as_dict(self):
-        return {"name": self.name, "kind": self.kind, "call": self.describe()}
-
-
-def _describe_args(args):
-    if isinstance(args, dict):
-        return ", ".join("%s => %s" % (k, json.dumps(args[k], default=str)) for k in sorted(args))
-    return ", ".join(json.dumps(a, default=str) for a in (args or []))
-
-
-def parse_probes(specs, guard):
-    """Probes from the module option ``probes`` (a list of dicts); InvalidInput names the bad entry.
-
-    Each entry has ``rpc`` (``function`` or ``schema.function``) with optional ``args`` (a list for positional
-    or a dict for named arguments), or ``query``; ``name`` defaults to the function or ``query N``.
+    An entry is an RPC function in the same form as the verify role's ``rpc_check`` functions (a name, or a dict
+    with ``name``, ``function``, ``args`` (values, or ``{sql: ...}`` expressions), ``role``, ``claims``,
+    ``settings``, ``budget_ms``), so one list can serve both; or a dict with ``name`` and ``query``.
     ``guard(query, what)`` must accept every query (it raises InvalidInput to refuse one): a probe only reads.
+    Returns dicts ``{name, kind, call, query, params, role, claims, settings, budget_ms}``.
     """
     probes = []
     for index, spec in enumerate(specs or []):
         where = "probes[%d]" % index
-        if not isinstance(spec, dict):
-            raise InvalidInput("%s must be a dict with rpc or query; got %r" % (where, spec))
-        unknown = sorted(set(spec) - {"name", "rpc", "args", "query"})
-        if unknown:
-            raise InvalidInput("%s has unknown key(s) %s; use name, rpc, args or query" % (where, ", ".join(unknown)))
-        rpc, query = spec.get("rpc"), spec.get("query")
-        if bool(rpc) == bool(query):
-            raise InvalidInput("%s needs exactly one of rpc (a function name) or query" % where)
-        args = spec.get("args")
-        if rpc:
-            if args is not None and not isinstance(args, (list, dict)):
-                raise InvalidInput("%s.args must be a list (positional) or a dict (named); got %r" % (where, args))
-            schema, dot, function = str(rpc).rpartition(".")
-            if not function or (dot and not schema):
-                raise InvalidInput("%s.rpc %r is not a function name (function or schema.function)" % (where, rpc))
-            probe = Probe(spec.get("name") or str(rpc), function=function, schema=schema or "public", args=args)
-        else:
-            if args is not None:
-                raise InvalidInput("%s: args go with rpc; write the values into the query" % where)
-            query = str(query).strip().rstrip(";").strip()
+        if isinstance(spec, dict) and "query" in spec:
+            unknown = sorted(set(spec) - {"name", "query", "role", "claims", "settings", "budget_ms"})
+            if unknown:
+                raise InvalidInput("%s has unknown key(s) %s; a query probe takes name, query, role, claims, settings "
+                                   "and budget_ms" % (where, ", ".join(unknown)))
+            query = single_statement(spec["query"], spec.get("name") or where)
+            query = query.strip().rstrip(";").strip()
             guard(query, "%s (%s)" % (where, spec.get("name") or "query"))
-            probe = Probe(spec.get("name") or "query %d" % (index + 1), query=query)
-        if probe.name in [p.name for p in probes]:
-            raise InvalidInput("%s: probe name %r is used twice; give each probe its own name" % (where, probe.name))
+            budget = spec.get("budget_ms", default_budget_ms)
+            probe = {"name": str(spec.get("name") or "query %d" % (index + 1)), "kind": "query", "call": query,
+                     "query": query, "params": None, "role": spec.get("role"), "claims": spec.get("claims"),
+                     "settings": spec.get("settings") or {}, "budget_ms": None if budget is None else float(budget)}
+        elif isinstance(spec, (dict, str)):
+            rpc = normalize_rpc(spec, default_budget_ms=default_budget_ms)
+            probe = {"name": rpc["name"], "kind": "rpc", "call": "%s(%s)" % (rpc["function"], _describe_args(spec)),
+                     "query": rpc["query"], "params": rpc["params"], "role": rpc["role"], "claims": rpc["claims"],
+                     "settings": rpc["settings"], "budget_ms": rpc["budget_ms"]}
+        else:
+            raise InvalidInput("%s must be a function name or a dict with function or query; got %r" % (where, spec))
+        if probe["name"] in [p["name"] for p in probes]:
+            raise InvalidInput("%s: probe name %r is used twice; give each probe its own name" % (where, probe["name"]))
         probes.append(probe)
     return probes
+
+
+def _describe_args(spec):
+    args = spec.get("args") if isinstance(spec, dict) else None
+    return ", ".join(a["sql"] if isinstance(a, dict) and "sql" in a else json.dumps(
+        a.get("value") if isinstance(a, dict) else a, default=str) for a in (args or []))
 
 
 # ---------------------------------------------------------------- running them
@@ -203,7 +173,7 @@ class ProbeOptions(object):
 
 
 def _first_line(exc, secrets):
-    text = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+    text = pg_error_line(exc) if isinstance(exc, psycopg2.Error) else str(exc)
     text = redact(text, secrets)
     return text if len(text) <= ERROR_TEXT_LIMIT else text[:ERROR_TEXT_LIMIT - 3] + "..."
 
@@ -220,7 +190,7 @@ def _cancel(conn, cancelled):
 class _ProbeThread(threading.Thread):
 
     def __init__(self, probe, settings, options, started_at, stop, sink, clock):
-        super(_ProbeThread, self).__init__(name="probe %s" % probe.name)
+        super(_ProbeThread, self).__init__(name="probe %s" % probe["name"])
         self.daemon = True
         self.probe = probe
         self.settings = settings
@@ -235,15 +205,13 @@ class _ProbeThread(threading.Thread):
         # it (a client queued in a pooler) is reported by ProbeRunner.collect instead of hanging the watch.
         self.inflight = None
 
-    def _prelude(self):
-        parts = [sql.SQL("BEGIN READ ONLY"),
-                 sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal("%dms" % int(self.options.timeout * 1000)))]
-        if self.options.role:
-            parts.append(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(self.options.role)))
-        if self.options.jwt_claims is not None:
-            parts.append(sql.SQL("SELECT set_config('request.jwt.claims', {}, true)").format(
-                sql.Literal(json.dumps(self.options.jwt_claims, sort_keys=True))))
-        return sql.SQL("; ").join(parts)
+    def _begin(self, cur):
+        """BEGIN READ ONLY with transaction-level settings only, then the request context (role, claims, GUCs)."""
+        cur.execute(sql.SQL("BEGIN READ ONLY; SET LOCAL statement_timeout = {}").format(
+            sql.Literal("%dms" % int(self.options.timeout * 1000))))
+        claims = self.probe["claims"] if self.probe["claims"] is not None else self.options.jwt_claims
+        apply_request_context(cur, role=self.probe["role"] or self.options.role, settings=self.probe["settings"],
+                              claims=claims)
 
     def _call(self, due):
         record = {"due": round(due - self.started_at, 3), "status": "ok", "error": None}
@@ -257,13 +225,12 @@ class _ProbeThread(threading.Thread):
                 # An application calls over a connection it already holds: opening one is not the call's latency.
                 started = self.clock()
                 self.inflight["started"] = started
-            statement, params = self.probe.statement()
             timer = threading.Timer(self.options.timeout, _cancel, (self.conn, cancelled))
             timer.daemon = True
             timer.start()
             with self.conn.cursor() as cur:
-                cur.execute(self._prelude())
-                cur.execute(statement, params)
+                self._begin(cur)
+                cur.execute(self.probe["query"], self.probe["params"])
                 if cur.description:
                     cur.fetchall()
             record["latency_ms"] = (self.clock() - started) * 1000.0
@@ -306,7 +273,7 @@ class _ProbeThread(threading.Thread):
                 nxt = int(math.floor((self.clock() - self.started_at) / period)) + 1
                 record["skipped"] = max(nxt - k - 1, 0)
                 k = max(nxt, k + 1)
-                self.sink(self.probe.name, record, self.inflight)
+                self.sink(self.probe["name"], record, self.inflight)
                 self.inflight = None
         finally:
             if self.conn is not None and not self.conn.closed:
@@ -322,7 +289,7 @@ class ProbeRunner(object):
         self.options = options
         self.clock = clock
         self._lock = threading.Lock()
-        self._pending = dict((p.name, []) for p in self.probes)
+        self._pending = dict((p["name"], []) for p in self.probes)
         self._stop = threading.Event()
         self._threads = []
 
@@ -352,11 +319,11 @@ class ProbeRunner(object):
                 inflight = thread.inflight
                 if inflight and not inflight["reported"] and now - inflight["started"] > self.options.timeout:
                     inflight["reported"] = True
-                    self._pending[thread.probe.name].append(
+                    self._pending[thread.probe["name"]].append(
                         {"due": inflight["due"], "status": "timeout", "latency_ms": (now - inflight["started"]) * 1000.0,
                          "error": "timed out after %.1f s (still waiting)" % self.options.timeout, "skipped": 0})
             out = self._pending
-            self._pending = dict((p.name, []) for p in self.probes)
+            self._pending = dict((p["name"], []) for p in self.probes)
         return out
 
     def stop(self):

@@ -36,7 +36,7 @@ def run(db, specs, seconds, **options):
 
 
 def test_calls_at_a_fixed_rate_keep_every_latency(probe_db):
-    calls = run(probe_db, [{"name": "sleepy", "rpc": "probe_sleep", "args": [20]}], 1.0, rate=10)["sleepy"]
+    calls = run(probe_db, [{"name": "sleepy", "function": "probe_sleep", "args": [20]}], 1.0, rate=10)["sleepy"]
     assert len(calls) >= 5 and all(c["status"] == "ok" for c in calls), calls
     # Due times sit on the fixed schedule (every 1/rate seconds), not wherever the previous call ended.
     assert [round(c["due"] * 10) / 10.0 for c in calls] == [c["due"] for c in calls]
@@ -47,7 +47,7 @@ def test_calls_at_a_fixed_rate_keep_every_latency(probe_db):
 
 
 def test_a_call_due_while_the_previous_one_runs_is_skipped_not_queued(probe_db):
-    calls = run(probe_db, [{"name": "slow", "rpc": "probe_sleep", "args": [150]}], 1.0, rate=20)["slow"]
+    calls = run(probe_db, [{"name": "slow", "function": "probe_sleep", "args": [150]}], 1.0, rate=20)["slow"]
     summary = probes.summarize_calls(calls)
     assert summary["skipped"] >= len(calls) and min(summary["latencies_ms"]) >= 150.0
     assert max(summary["latencies_ms"]) < 1000.0  # each latency is one call, never a backlog
@@ -66,9 +66,9 @@ def test_probes_run_as_the_application_role(probe_db):
 
 def test_a_probe_cannot_write(probe_db):
     before = probe_db.scalar("SELECT count(*) FROM public.probe_log")
-    calls = run(probe_db, [{"name": "rpc", "rpc": "probe_write"},
+    calls = run(probe_db, ["probe_write",
                            {"name": "query", "query": "INSERT INTO public.probe_log DEFAULT VALUES"}], 0.3)
-    for name in ("rpc", "query"):
+    for name in ("probe_write", "query"):
         assert calls[name][0]["status"] == "error"
         assert "read-only transaction" in calls[name][0]["error"]
     assert probe_db.scalar("SELECT count(*) FROM public.probe_log") == before
@@ -76,7 +76,7 @@ def test_a_probe_cannot_write(probe_db):
 
 def test_a_call_over_its_timeout_is_cancelled_and_counted_with_its_latency(probe_db):
     started = time.monotonic()
-    calls = run(probe_db, [{"name": "stuck", "rpc": "probe_sleep", "args": [5000]}], 0.2, timeout=0.4)["stuck"]
+    calls = run(probe_db, [{"name": "stuck", "function": "probe_sleep", "args": [5000]}], 0.2, timeout=0.4)["stuck"]
     assert time.monotonic() - started < 4.5  # the 5 s call did not run to its end
     assert calls and calls[0]["status"] == "timeout" and calls[0]["error"] == "timed out after 0.4 s"
     assert 400.0 <= calls[0]["latency_ms"] < 5000.0

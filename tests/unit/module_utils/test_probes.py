@@ -40,18 +40,20 @@ def test_summarize_calls_keeps_every_latency_and_leaves_failed_calls_out_of_the_
     assert out["error_lines"] == ["timed out after 0.3 s", "permission denied"]
 
 
-def test_parse_probes_rpc_with_named_and_positional_arguments():
+def test_probes_take_the_verify_roles_rpc_functions_and_queries():
     parsed = probes.parse_probes([
-        {"rpc": "get_inventory_summary"},
-        {"name": "revenue", "rpc": "public.get_revenue_metrics", "args": {"range_start": "2025-10-12", "range_end": "2025-10-19"}},
-        {"rpc": "api.count_for", "args": [3, "x"]},
-        {"query": "SELECT count(*) FROM public.dashboard_tiles;"},
-    ], accept)
-    assert [p.name for p in parsed] == ["get_inventory_summary", "revenue", "api.count_for", "query 4"]
-    assert [p.kind for p in parsed] == ["rpc", "rpc", "rpc", "query"]
-    assert parsed[1].describe() == 'public.get_revenue_metrics(range_end => "2025-10-19", range_start => "2025-10-12")'
-    assert parsed[2].schema == "api" and parsed[2].statement()[1] == [3, "x"]
-    assert parsed[3].statement() == ("SELECT count(*) FROM public.dashboard_tiles", None)
+        "get_inventory_summary",
+        {"name": "revenue", "function": "public.get_revenue_metrics",
+         "args": [{"sql": "now() - interval '7 days'"}, {"sql": "now()"}], "budget_ms": 300, "calls": 3},
+        {"name": "count", "function": "api.count_for", "args": [3, "x"], "role": "anon", "claims": {"sub": "u1"}},
+        {"name": "tiles", "query": "SELECT count(*) FROM public.dashboard_tiles;", "role": "service_role"},
+    ], accept, default_budget_ms=500)
+    assert [p["name"] for p in parsed] == ["get_inventory_summary", "revenue", "count", "tiles"]
+    assert [p["kind"] for p in parsed] == ["rpc", "rpc", "rpc", "query"]
+    assert [p["budget_ms"] for p in parsed] == [500.0, 300.0, 500.0, 500.0]
+    assert parsed[1]["call"] == "public.get_revenue_metrics(now() - interval '7 days', now())"
+    assert parsed[2]["params"] == [3, "x"] and parsed[2]["role"] == "anon" and parsed[2]["claims"] == {"sub": "u1"}
+    assert parsed[3]["query"] == "SELECT count(*) FROM public.dashboard_tiles" and parsed[3]["params"] is None
 
 
 def test_every_query_goes_through_the_guard():
@@ -62,19 +64,18 @@ def test_every_query_goes_through_the_guard():
         raise InvalidInput("%s is not read-only" % what)
 
     with pytest.raises(InvalidInput, match=r"probes\[1\] \(wipe\) is not read-only"):
-        probes.parse_probes([{"rpc": "f"}, {"name": "wipe", "query": "DELETE FROM t"}], refuse)
+        probes.parse_probes(["f", {"name": "wipe", "query": "DELETE FROM t"}], refuse)
     assert seen == [("DELETE FROM t", "probes[1] (wipe)")]
 
 
 @pytest.mark.parametrize("specs, fragment", [
-    ([{"rpc": "f", "query": "SELECT 1"}], "probes[0] needs exactly one of rpc"),
-    ([{}], "probes[0] needs exactly one of rpc"),
-    (["SELECT 1"], "probes[0] must be a dict"),
-    ([{"rpc": "f", "timeout": 3}], "probes[0] has unknown key(s) timeout"),
-    ([{"rpc": "f", "args": "x"}], "probes[0].args must be a list"),
-    ([{"rpc": ".f"}], "is not a function name"),
-    ([{"query": "SELECT 1", "args": [1]}], "args go with rpc"),
-    ([{"rpc": "f"}, {"rpc": "public.g", "name": "f"}], "probe name 'f' is used twice"),
+    ([7], "probes[0] must be a function name or a dict"),
+    ([{"query": "SELECT 1", "timeout": 3}], "probes[0] has unknown key(s) timeout"),
+    ([{"function": "f"}], "every function needs a name"),
+    ([{"name": "f", "args": "x"}], "args must be a list"),
+    ([{"name": "f", "function": "a.b.c"}], "must be 'name' or 'schema.name'"),
+    ([{"name": "two", "query": "SELECT 1; SELECT 2"}], "must be exactly one SQL statement"),
+    (["f", {"name": "f", "function": "public.g"}], "probe name 'f' is used twice"),
 ])
 def test_bad_probe_definitions_are_one_line_errors(specs, fragment):
     with pytest.raises(InvalidInput) as err:
