@@ -14,6 +14,8 @@
   ``pg_cluster`` on a free loopback port, transaction mode by default, with an admin console user; a ``Pooler``
   with ``.url(db, user=None, password=None)``, ``.admin_url``, ``.show("POOLS")`` (rows as dicts) and
   ``.pool(db, user)`` (its SHOW POOLS row). Stopped at teardown.
+- ``wait_for``: ``wait_for(predicate, timeout=10)`` polls until ``predicate()`` returns something true and
+  returns it, or fails the test (for states another thread or process reaches, never for speed).
 """
 import contextlib
 import glob
@@ -24,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -307,3 +310,19 @@ def make_pgbouncer(pg_cluster):
 def pgbouncer(make_pgbouncer):
     """A PgBouncer in transaction mode (pool size 2) in front of ``pg_cluster``; see ``make_pgbouncer``."""
     return make_pgbouncer()
+
+
+def _wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not reached within %.0f s" % timeout)
+
+
+@pytest.fixture
+def wait_for():
+    """wait_for(predicate, timeout=10) -> the first true value of predicate(); fails the test after timeout."""
+    return _wait_for

@@ -229,3 +229,67 @@ def _int(value):
         return int(value)
     except (TypeError, ValueError):
         return 0
+
+
+class PoolerSource(object):
+    """Where the monitor reads the pool: one configured pooler, read once per sample."""
+
+    def __init__(self, kind, admin_settings=None, database=None, user=None, metrics_url=None, token=None,
+                 tenant=None, max_clients=None, timeout=10, validate_certs=True):
+        if kind not in KINDS:
+            raise InvalidInput("pooler.kind must be one of %s; got %r" % (", ".join(KINDS), kind))
+        if kind == "pgbouncer" and admin_settings is None:
+            raise InvalidInput("pooler.kind pgbouncer needs pooler.admin_url (database 'pgbouncer', an admin_users "
+                               "or stats_users user)")
+        if kind == "supavisor" and not metrics_url:
+            raise InvalidInput("pooler.kind supavisor needs pooler.metrics_url (https://<host>:4000/metrics/<tenant>)")
+        if max_clients is not None and int(max_clients) < 1:
+            raise InvalidInput("pooler.max_clients must be >= 1; got %s" % max_clients)
+        self.kind = kind
+        self.admin_settings = admin_settings
+        self.database = database
+        self.user = user
+        self.metrics_url = metrics_url
+        self.token = token
+        self.tenant = tenant
+        self.max_clients = int(max_clients) if max_clients is not None else None
+        self.timeout = timeout
+        self.validate_certs = validate_certs
+        self.previous = None
+
+    @classmethod
+    def from_params(cls, params, default_database):
+        """From the module option ``pooler`` (a dict); None when no pooler is configured."""
+        if not params or not params.get("kind"):
+            return None
+        from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings
+        admin = None
+        if params.get("admin_url"):
+            admin = ConnectionSettings.from_url(params["admin_url"])
+            if admin.dbname != ADMIN_DATABASE:
+                raise InvalidInput("pooler.admin_url must name the admin console's database %r; got %r"
+                                   % (ADMIN_DATABASE, admin.dbname))
+        return cls(params["kind"], admin_settings=admin, database=params.get("database") or default_database,
+                   user=params.get("user"), metrics_url=params.get("metrics_url"), token=params.get("metrics_token"),
+                   tenant=params.get("tenant"), max_clients=params.get("max_clients"),
+                   validate_certs=params.get("validate_certs", True))
+
+    def secrets(self):
+        found = list(self.admin_settings.secrets()) if self.admin_settings is not None else []
+        return found + ([self.token] if self.token else [])
+
+    def describe(self):
+        if self.kind == "pgbouncer":
+            return "PgBouncer %s (database %s)" % (self.admin_settings.describe(), self.database)
+        return "Supavisor %s%s" % (redact(self.metrics_url, self.secrets()),
+                                   " (tenant %s)" % self.tenant if self.tenant else "")
+
+    def read(self):
+        """One reading (PoolerUnreadable when the pooler cannot be read)."""
+        if self.kind == "pgbouncer":
+            reading = read_pgbouncer(self.admin_settings, self.database, self.user)
+        else:
+            reading = read_supavisor(self.metrics_url, self.token, self.tenant, self.user, self.max_clients,
+                                     self.previous, self.timeout, self.validate_certs)
+        self.previous = reading
+        return public_reading(reading)

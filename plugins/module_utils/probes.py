@@ -50,7 +50,6 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import
     apply_request_context,
     normalize_rpc,
     pg_error_line,
-    single_statement,
 )
 
 PERCENTILES = (50, 95, 99)
@@ -117,7 +116,8 @@ def parse_probes(specs, guard, default_budget_ms=500.0):
     An entry is an RPC function in the same form as the verify role's ``rpc_check`` functions (a name, or a dict
     with ``name``, ``function``, ``args`` (values, or ``{sql: ...}`` expressions), ``role``, ``claims``,
     ``settings``, ``budget_ms``), so one list can serve both; or a dict with ``name`` and ``query``.
-    ``guard(query, what)`` must accept every query (it raises InvalidInput to refuse one): a probe only reads.
+    ``guard(query, label)`` returns the one statement to send (it raises InvalidInput to refuse a query): a probe
+    only reads.
     Returns dicts ``{name, kind, call, query, params, role, claims, settings, budget_ms}``.
     """
     probes = []
@@ -128,9 +128,7 @@ def parse_probes(specs, guard, default_budget_ms=500.0):
             if unknown:
                 raise InvalidInput("%s has unknown key(s) %s; a query probe takes name, query, role, claims, settings "
                                    "and budget_ms" % (where, ", ".join(unknown)))
-            query = single_statement(spec["query"], spec.get("name") or where)
-            query = query.strip().rstrip(";").strip()
-            guard(query, "%s (%s)" % (where, spec.get("name") or "query"))
+            query = guard(spec["query"], "probe %r" % str(spec.get("name") or where))
             budget = spec.get("budget_ms", default_budget_ms)
             probe = {"name": str(spec.get("name") or "query %d" % (index + 1)), "kind": "query", "call": query,
                      "query": query, "params": None, "role": spec.get("role"), "claims": spec.get("claims"),
@@ -341,3 +339,19 @@ class ProbeRunner(object):
 
     def __exit__(self, *exc_info):
         self.stop()
+
+
+def merge_summaries(summaries):
+    """One summary of several (the intervals of a watch): latencies pooled, exact percentiles recomputed."""
+    latencies = [v for summary in summaries for v in summary.get("latencies_ms", [])]
+    out = latency_summary(latencies)
+    out["latencies_ms"] = latencies
+    for key in ("calls", "ok", "timeouts", "errors", "skipped"):
+        out[key] = sum(summary.get(key, 0) for summary in summaries)
+    lines = []
+    for summary in summaries:
+        for line in summary.get("error_lines", []):
+            if line not in lines:
+                lines.append(line)
+    out["error_lines"] = lines[:5]
+    return out

@@ -1,22 +1,11 @@
 """The PgBouncer test harness itself: a real pooler in transaction mode, its admin console, saturation, stop."""
 import os
 import threading
-import time
 
 import psycopg2
 import pytest
 
 import throwaway_pgbouncer
-
-
-def _wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached within %.0f s" % timeout)
 
 
 def test_clients_reach_the_database_through_a_transaction_pool(db, make_pgbouncer):
@@ -39,7 +28,7 @@ def test_clients_reach_the_database_through_a_transaction_pool(db, make_pgbounce
         psycopg2.connect(pooler.url(db, "harness_app", "wrong-pw")).close()
 
 
-def test_a_saturated_pool_makes_clients_wait_and_stop_ends_the_pooler(db, make_pgbouncer):
+def test_a_saturated_pool_makes_clients_wait_and_stop_ends_the_pooler(db, make_pgbouncer, wait_for):
     pooler = make_pgbouncer(pool_size=1)
     holder = psycopg2.connect(pooler.url(db))
     waiter_done = threading.Event()
@@ -59,7 +48,7 @@ def test_a_saturated_pool_makes_clients_wait_and_stop_ends_the_pooler(db, make_p
             cur.execute("SELECT 1")  # opens a transaction: the only server connection is now taken
         thread = threading.Thread(target=waiter, daemon=True)
         thread.start()
-        pool = _wait_for(lambda: (pooler.pool(db) or {}).get("cl_waiting") and pooler.pool(db))
+        pool = wait_for(lambda: (pooler.pool(db) or {}).get("cl_waiting") and pooler.pool(db))
         assert pool["cl_waiting"] == 1 and pool["sv_active"] == 1
         assert not waiter_done.is_set()
         holder.commit()  # the server connection goes back to the pool; the waiting client gets it

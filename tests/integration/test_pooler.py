@@ -4,7 +4,6 @@ import json
 import os
 import sys
 import threading
-import time
 
 import psycopg2
 import pytest
@@ -14,16 +13,6 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.connection import
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
 from fake_supavisor import FakeSupavisor, fixture_text  # noqa: E402
-
-
-def _wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached within %.0f s" % timeout)
 
 
 class Saturation(object):
@@ -65,14 +54,17 @@ class Saturation(object):
             conn.close()
 
 
-def test_pgbouncer_saturated_until_clients_wait(db, make_pgbouncer):
+def test_pgbouncer_saturated_until_clients_wait(db, make_pgbouncer, wait_for):
     bouncer = make_pgbouncer(pool_size=2)
     admin = ConnectionSettings.from_url(bouncer.admin_url)
     idle = pooler.read_pgbouncer(admin, db.name)
     assert idle["usage"] == 0.0 and idle["pool_size"] == 2 and idle["clients_waiting"] == 0
     with Saturation(bouncer.url(db), holders=2, waiters=3) as load:
-        reading = _wait_for(lambda: (lambda r: r if r["clients_waiting"] == 3 and r["max_wait_ms"] > 0 else None)(
-            pooler.read_pgbouncer(admin, db.name)))
+        def all_three_wait():
+            reading = pooler.read_pgbouncer(admin, db.name)
+            return reading if reading["clients_waiting"] == 3 and reading["max_wait_ms"] > 0 else None
+
+        reading = wait_for(all_three_wait)
         assert reading["servers_active"] == 2 and reading["usage"] == 1.0
         assert reading["clients_active"] == 2 and reading["pool_mode"] == "transaction"
         assert reading["max_wait_ms"] > 0 and reading["max_clients"] == 100

@@ -19,7 +19,7 @@ REVOKE ALL ON public.probe_secret FROM PUBLIC, anon, authenticated;
 
 
 def accept(query, what):
-    return None
+    return query
 
 
 @pytest.fixture

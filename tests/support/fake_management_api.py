@@ -31,7 +31,9 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from local_http import LocalHttpServer
 
 _PROJECT = re.compile(r"^/v1/projects/([a-z0-9-]+)$")
 _BACKUPS = re.compile(r"^/v1/projects/([a-z0-9-]+)/database/backups$")
@@ -137,26 +139,20 @@ class ProjectState(object):
         self._advance()
 
 
-class FakeManagementApi(object):
+class FakeManagementApi(LocalHttpServer):
     """The fake server; ``url`` once started. Thread-safe enough for one test at a time."""
 
     def __init__(self, token="test-token", port=0, projects=None):
+        super(FakeManagementApi, self).__init__(port)
         self.token = token
-        self.port = port
         self.projects = dict((p.ref, p) for p in (projects or [ProjectState("abcdefghijklmnopqrst")]))
         self.fail_next = []
         self.requests = []
         self.lock = threading.Lock()
-        self._server = None
-        self._thread = None
 
     def add_project(self, ref, **kwargs):
         self.projects[ref] = ProjectState(ref, **kwargs)
         return self.projects[ref]
-
-    @property
-    def url(self):
-        return "http://127.0.0.1:%d" % self._server.server_address[1]
 
     def _handler(self):
         fake = self
@@ -217,24 +213,6 @@ class FakeManagementApi(object):
                 self._route("POST")
 
         return Handler
-
-    def start(self):
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 def main(argv=None):

@@ -10,8 +10,9 @@ between two readings.
 """
 import os
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from local_http import LocalHttpServer
 
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "supavisor_metrics.prom")
 _TENANT = re.compile(r'tenant="([^"]*)"')
@@ -32,20 +33,16 @@ def for_tenant(text, tenant):
     return "\n".join(out) + "\n"
 
 
-class FakeSupavisor(object):
+class FakeSupavisor(LocalHttpServer):
 
     def __init__(self, token="metrics-jwt", text=None):
+        super(FakeSupavisor, self).__init__()
         self.token = token
         self.text = text if text is not None else fixture_text()
         self.requests = []
-        self._server = None
 
     def set_text(self, text):
         self.text = text
-
-    @property
-    def url(self):
-        return "http://127.0.0.1:%d" % self._server.server_address[1]
 
     def _handler(self):
         fake = self
@@ -73,20 +70,3 @@ class FakeSupavisor(object):
                 self.wfile.write(data)
 
         return Handler
-
-    def start(self):
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()

@@ -1,29 +1,20 @@
 """The rollback trigger (trailing rate + hold time) against generated workloads, at the production defaults:
 a 420 s watch sampled every 15 s, rate window 60 s, sustain 300 s, limit 1 %."""
+import os
+import sys
+
 import pytest
 
 from ansible_collections.hotdash.supabase.plugins.module_utils import alert_rule
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "support"))
+import generated_workload  # noqa: E402
+
 WATCH, INTERVAL, RATE_WINDOW, SUSTAIN, LIMIT = 420, 15, 60, 300, 0.01
-REQUESTS_PER_SECOND = 1000
 
 
-def workload(error_share, watch=WATCH, interval=INTERVAL, quiet=lambda second: False):
-    """Intervals ``(since, until, errors, total)`` of a watch whose first sample (at 0) covers the interval before
-    it. ``error_share(second)`` is the share of failing requests in that second; ``quiet(second)``: no traffic."""
-    intervals = []
-    until = 0
-    while until <= watch:
-        since = until - interval
-        errors = total = 0
-        for second in range(since, until):
-            if quiet(second):
-                continue
-            total += REQUESTS_PER_SECOND
-            errors += int(round(REQUESTS_PER_SECOND * error_share(second)))
-        intervals.append((since, until, errors, total))
-        until += interval
-    return intervals
+def workload(error_share, quiet=lambda second: False):
+    return generated_workload.intervals(error_share, WATCH, INTERVAL, quiet)
 
 
 def evaluate(intervals):
@@ -42,7 +33,9 @@ def test_a_steady_two_percent_breaches_within_the_documented_delay():
 
 
 def test_two_percent_with_one_fifteen_second_dip_to_0_9_percent_breaches():
-    dip = lambda second: 0.009 if 105 <= second < 120 else 0.02
+    def dip(second):
+        return 0.009 if 105 <= second < 120 else 0.02
+
     intervals = workload(dip)
     # One whole interval sits at 0.9 %: a rule on single samples would restart its clock there.
     assert [round(float(e) / t, 4) for (s, u, e, t) in intervals if s == 105] == [0.009]
@@ -66,7 +59,9 @@ def test_a_thirty_second_spike_to_twenty_percent_on_a_clean_watch_does_not_breac
 
 
 def test_a_quiet_minute_inside_a_two_percent_stretch_does_not_reset_it():
-    quiet = lambda second: 120 <= second < 180
+    def quiet(second):
+        return 120 <= second < 180
+
     intervals = workload(steady(0.02), quiet=quiet)
     assert [t for (s, u, e, t) in intervals if 120 <= s < 180] == [0, 0, 0, 0]
     result = evaluate(intervals)
