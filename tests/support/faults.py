@@ -21,6 +21,7 @@ filesystem "fill up" for one process at a chosen size (RLIMIT_FSIZE: writes past
 import json
 import os
 import resource
+import shlex
 import signal
 import subprocess
 import sys
@@ -110,14 +111,30 @@ def backends(db, application_name):
                                        "application_name = %s", (application_name,))]
 
 
-def restart_cluster(cluster, mode="fast"):
-    """``pg_ctl restart -m <mode>``: every session ends, the server comes back on the same port."""
-    datadir = cluster["datadir"]
-    argv = [os.path.join(throwaway_pg.pg_bindir(), "pg_ctl"), "-D", datadir, "-m", mode, "-w", "-t", "60", "restart"]
+def _pg_ctl(cluster, *args):
+    argv = [os.path.join(throwaway_pg.pg_bindir(), "pg_ctl"), "-D", cluster["datadir"], "-w", "-t", "60"] + list(args)
     if os.geteuid() == 0:
         argv = ["runuser", "-u", "postgres", "--"] + argv
     subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+
+
+def restart_cluster(cluster, mode="fast"):
+    """``pg_ctl restart -m <mode>``: every session ends, the server comes back on the same port."""
+    _pg_ctl(cluster, "-m", mode, "restart")
     throwaway_pg.wait_ready(cluster)
+
+
+def stop_cluster(cluster, mode="fast"):
+    """Stop the server; returns a function that starts it again with the same settings (port included)."""
+    with open(os.path.join(cluster["datadir"], "postmaster.opts")) as handle:
+        argv = shlex.split(handle.read())
+    options = argv[argv.index("-D") + 2:] if "-D" in argv else argv[1:]
+    _pg_ctl(cluster, "-m", mode, "stop")
+
+    def start_again():
+        _pg_ctl(cluster, "-l", os.path.join(os.path.dirname(cluster["datadir"]), "server.log"), "-o",
+                " ".join(shlex.quote(option) for option in options), "start")
+    return start_again
 
 
 def file_size_limit(nbytes):
