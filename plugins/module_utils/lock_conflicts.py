@@ -539,3 +539,82 @@ def wait_until_clear(cur, locks, min_age, budget, log=None, sleep=time.sleep, po
                 last_report = now
             seen.update((s.pid, s.prepared_gid) for s in blockers)
         sleep(min(poll, max(budget.remaining(), 0.0)))
+
+
+class LockNotGranted(Exception):
+    """Raised by an attempt whose lock was not granted within lock_timeout (SQLSTATE 55P03); it rolled back."""
+
+    def __init__(self, error=None):
+        super(LockNotGranted, self).__init__(str(error) if error is not None else "lock not granted")
+        self.error = error
+
+
+class LockBudgetSpent(Exception):
+    """No attempt got its locks within the budget, or the run was asked to stop while waiting. ``blockers`` are
+    the sessions last seen in the way (oldest first), ``attempts`` the tries made, ``stopped`` the stop reason."""
+
+    def __init__(self, blockers, attempts, waited, stopped=None):
+        super(LockBudgetSpent, self).__init__("lock budget spent after %d attempt(s)" % attempts)
+        self.blockers = list(blockers)
+        self.attempts = attempts
+        self.waited = waited
+        self.stopped = stopped
+
+
+class LockPolicy(object):
+    """How an apply gets its locks on a live database (every duration in seconds).
+
+    ``lock_timeout`` per attempt (how long the application may queue behind the apply), ``budget`` in total per
+    unit of work, ``blocker_age``: a conflicting session in a transaction at least this old is waited for
+    without trying, ``base_delay``/``max_delay`` of the jittered backoff after a failed attempt,
+    ``max_attempts`` (None: as many as the budget allows).
+    """
+
+    def __init__(self, lock_timeout=0.2, budget=60.0, blocker_age=0.5, base_delay=0.25, max_delay=5.0,
+                 max_attempts=None, poll=0.25):
+        for name, value in (("lock_timeout", lock_timeout), ("budget", budget), ("blocker_age", blocker_age)):
+            if value is None or value < 0:
+                raise InvalidInput("%s must be zero or more seconds, not %r" % (name, value))
+        self.lock_timeout = float(lock_timeout)
+        self.budget = float(budget)
+        self.blocker_age = float(blocker_age)
+        self.base_delay = float(base_delay)
+        self.max_delay = float(max_delay)
+        self.max_attempts = max_attempts
+        self.poll = float(poll)
+
+
+def attempt_within_budget(cur, locks, policy, attempt, log=None, stop=None, sleep=time.sleep, clock=time.monotonic,
+                          rng=None, secrets=(), label="migration"):
+    """Run ``attempt()`` until it does not raise LockNotGranted; returns ``(its value, attempts)``.
+
+    Before each attempt, wait while an old transaction holds or waits for a conflicting lock (``cur``: a cursor
+    of an autocommit session, e.g. the apply's own between attempts); after a failed one, log who was in the way
+    and back off. LockBudgetSpent when the budget is spent, ``max_attempts`` reached, or ``stop()`` gives a
+    reason to stop. ``locks`` (MigrationLocks) may be empty: then only lock_timeout and the budget apply.
+    """
+    budget = RetryBudget(policy.budget, policy.base_delay, policy.max_delay, clock=clock, rng=rng)
+    attempts = 0
+    while True:
+        if locks:
+            blockers = wait_until_clear(cur, locks, policy.blocker_age, budget, log, sleep=sleep, poll=policy.poll,
+                                        stop=stop, secrets=secrets)
+            if blockers:
+                raise LockBudgetSpent(blockers, attempts, budget.elapsed(), stop() if stop is not None else None)
+        reason = stop() if stop is not None else None
+        if reason:
+            raise LockBudgetSpent([], attempts, budget.elapsed(), reason)
+        attempts += 1
+        try:
+            return attempt(), attempts
+        except LockNotGranted:
+            in_the_way = conflicting_sessions(cur, locks) if locks else []
+            if budget.spent() or (policy.max_attempts is not None and attempts >= policy.max_attempts):
+                raise LockBudgetSpent(in_the_way, attempts, budget.elapsed())
+            delay = budget.delay(attempts)
+            if log is not None:
+                log.write("  %s: lock not granted within %g s (attempt %d)%s; retrying in %.2f s"
+                          % (label, policy.lock_timeout, attempts,
+                             ("; in the way: %s" % describe_session(in_the_way[0], secrets)) if in_the_way else "",
+                             delay))
+            sleep(delay)

@@ -9,7 +9,11 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.lock_conflicts im
     ACCESS_EXCLUSIVE,
     ACCESS_SHARE,
     ROW_EXCLUSIVE,
+    LockBudgetSpent,
+    LockNotGranted,
+    LockPolicy,
     RetryBudget,
+    attempt_within_budget,
     conflicting_sessions,
     describe_session,
     migration_locks,
@@ -174,3 +178,70 @@ def test_wait_until_clear_returns_the_blocker_when_the_budget_is_spent_or_stop_i
             assert [s.pid for s in stopped] == [reader.get_backend_pid()]
     finally:
         conn.close()
+
+
+def alter_attempt(db, statement="alter table public.accounts add column note text", lock_timeout="200ms"):
+    """One try of a migration: its own transaction with a short lock_timeout; LockNotGranted when refused."""
+    import psycopg2
+
+    def attempt():
+        conn = db.connect(autocommit=False)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("set local lock_timeout = %s", (lock_timeout,))
+                cur.execute(statement)
+            conn.commit()
+        except psycopg2.errors.LockNotAvailable as exc:
+            conn.rollback()
+            raise LockNotGranted(exc)
+        finally:
+            conn.close()
+        return "committed"
+    return attempt
+
+
+def test_no_attempt_while_an_old_reader_is_there_then_one_that_succeeds(tables, sessions):
+    reader = sessions("long-report", "select * from public.accounts")
+    threading.Timer(1.5, reader.rollback).start()
+    log = ListLog()
+    conn = tables.connect()
+    try:
+        with conn.cursor() as cur:
+            value, attempts = attempt_within_budget(
+                cur, migration_locks(["alter table public.accounts add column note text"]),
+                LockPolicy(budget=30, blocker_age=0.0, poll=0.1), alter_attempt(tables), log)
+    finally:
+        conn.close()
+    assert (value, attempts) == ("committed", 1)
+    assert "waiting for pid %d" % reader.get_backend_pid() in log.lines[0]
+    assert tables.scalar("select count(*) from information_schema.columns where column_name = 'note'") == 1
+
+
+def test_a_young_blocker_costs_a_short_attempt_then_backoff(tables, sessions):
+    reader = sessions("short-report", "select * from public.accounts")
+    threading.Timer(1.0, reader.rollback).start()
+    log = ListLog()
+    conn = tables.connect()
+    try:
+        with conn.cursor() as cur:
+            value, attempts = attempt_within_budget(
+                cur, migration_locks(["alter table public.accounts add column note text"]),
+                LockPolicy(budget=30, blocker_age=60, base_delay=0.1), alter_attempt(tables), log)
+    finally:
+        conn.close()
+    assert value == "committed" and attempts >= 2
+    assert "lock not granted within 0.2 s (attempt 1); in the way: pid %d" % reader.get_backend_pid() in log.lines[0]
+
+
+def test_budget_spent_names_who_was_in_the_way_and_nothing_changed(tables, sessions):
+    reader = sessions("long-report", "select * from public.accounts")
+    conn = tables.connect()
+    try:
+        with conn.cursor() as cur:
+            with pytest.raises(LockBudgetSpent) as spent:
+                attempt_within_budget(cur, migration_locks(["alter table public.accounts add column note text"]),
+                                      LockPolicy(budget=1.0, blocker_age=0.0, poll=0.1), alter_attempt(tables))
+    finally:
+        conn.close()
+    assert [s.pid for s in spent.value.blockers] == [reader.get_backend_pid()] and spent.value.attempts == 0
+    assert tables.scalar("select count(*) from information_schema.columns where column_name = 'note'") == 0

@@ -16,8 +16,13 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.lock_conflicts im
     SHARE,
     SHARE_ROW_EXCLUSIVE,
     SHARE_UPDATE_EXCLUSIVE,
+    LockBudgetSpent,
+    LockNotGranted,
+    LockPolicy,
+    MigrationLocks,
     RetryBudget,
     Session,
+    attempt_within_budget,
     conflicts,
     describe_session,
     migration_locks,
@@ -219,3 +224,68 @@ def test_retry_budget_never_waits_past_its_end():
 def test_retry_budget_rejects_a_negative_budget(value):
     with pytest.raises(InvalidInput, match="lock retry budget must be zero or more seconds"):
         RetryBudget(value)
+
+
+class ListLog(object):
+    def __init__(self):
+        self.lines = []
+
+    def write(self, message):
+        self.lines.append(message)
+
+
+def flaky(failures):
+    """An attempt that is refused its lock ``failures`` times, then succeeds."""
+    calls = []
+
+    def attempt():
+        calls.append(1)
+        if len(calls) <= failures:
+            raise LockNotGranted()
+        return "done"
+    return attempt, calls
+
+
+def test_attempts_back_off_until_granted():
+    clock = FakeClock()
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        clock.now += seconds
+    attempt, calls = flaky(3)
+    log = ListLog()
+    policy = LockPolicy(lock_timeout=0.2, budget=60, base_delay=0.25, max_delay=5)
+    assert attempt_within_budget(None, MigrationLocks([], []), policy, attempt, log, sleep=sleep, clock=clock,
+                                 rng=random.Random(3), label="20250101_x.sql") == ("done", 4)
+    assert len(calls) == 4 and len(slept) == 3
+    assert [0.125 <= slept[0] <= 0.25, 0.25 <= slept[1] <= 0.5, 0.5 <= slept[2] <= 1.0] == [True] * 3
+    assert log.lines[0].startswith("  20250101_x.sql: lock not granted within 0.2 s (attempt 1); retrying in 0.")
+
+
+def test_attempts_stop_when_the_budget_or_the_count_is_spent_or_a_stop_is_asked():
+    clock = FakeClock()
+
+    def sleep(seconds):
+        clock.now += seconds
+    attempt, calls = flaky(1000)
+    with pytest.raises(LockBudgetSpent) as spent:
+        attempt_within_budget(None, MigrationLocks([], []), LockPolicy(budget=10, max_delay=2), attempt, sleep=sleep,
+                              clock=clock, rng=random.Random(1))
+    assert spent.value.attempts == len(calls) and 7 <= spent.value.attempts <= 12 and spent.value.waited >= 10
+    attempt, calls = flaky(1000)
+    with pytest.raises(LockBudgetSpent) as counted:
+        attempt_within_budget(None, MigrationLocks([], []), LockPolicy(budget=600, max_attempts=3), attempt,
+                              sleep=sleep, clock=clock)
+    assert counted.value.attempts == 3 == len(calls)
+    attempt, calls = flaky(0)
+    with pytest.raises(LockBudgetSpent) as stopped:
+        attempt_within_budget(None, MigrationLocks([], []), LockPolicy(), attempt, stop=lambda: "received SIGTERM",
+                              sleep=sleep, clock=clock)
+    assert stopped.value.stopped == "received SIGTERM" and calls == []
+
+
+@pytest.mark.parametrize("name,value", [("lock_timeout", -1), ("budget", None), ("blocker_age", -0.1)])
+def test_lock_policy_rejects_negative_durations(name, value):
+    with pytest.raises(InvalidInput, match="%s must be zero or more seconds" % name):
+        LockPolicy(**{name: value})
