@@ -180,7 +180,7 @@ def test_wait_until_clear_returns_the_blocker_when_the_budget_is_spent_or_stop_i
         conn.close()
 
 
-def alter_attempt(db, statement="alter table public.accounts add column note text", lock_timeout="200ms"):
+def alter_attempt(db, statement, lock_timeout="200ms"):
     """One try of a migration: its own transaction with a short lock_timeout; LockNotGranted when refused."""
     import psycopg2
 
@@ -200,48 +200,44 @@ def alter_attempt(db, statement="alter table public.accounts add column note tex
     return attempt
 
 
+ADD_NOTE = "alter table public.accounts add column note text"
+
+
+def apply_note(db, policy, log=None):
+    """attempt_within_budget for ADD COLUMN on accounts, checking from a session of its own."""
+    conn = db.connect()
+    try:
+        with conn.cursor() as cur:
+            return attempt_within_budget(cur, migration_locks([ADD_NOTE]), policy, alter_attempt(db, ADD_NOTE), log)
+    finally:
+        conn.close()
+
+
+def note_columns(db):
+    return db.scalar("select count(*) from information_schema.columns where column_name = 'note'")
+
+
 def test_no_attempt_while_an_old_reader_is_there_then_one_that_succeeds(tables, sessions):
     reader = sessions("long-report", "select * from public.accounts")
     threading.Timer(1.5, reader.rollback).start()
     log = ListLog()
-    conn = tables.connect()
-    try:
-        with conn.cursor() as cur:
-            value, attempts = attempt_within_budget(
-                cur, migration_locks(["alter table public.accounts add column note text"]),
-                LockPolicy(budget=30, blocker_age=0.0, poll=0.1), alter_attempt(tables), log)
-    finally:
-        conn.close()
-    assert (value, attempts) == ("committed", 1)
+    assert apply_note(tables, LockPolicy(budget=30, blocker_age=0.0, poll=0.1), log) == ("committed", 1)
     assert "waiting for pid %d" % reader.get_backend_pid() in log.lines[0]
-    assert tables.scalar("select count(*) from information_schema.columns where column_name = 'note'") == 1
+    assert note_columns(tables) == 1
 
 
 def test_a_young_blocker_costs_a_short_attempt_then_backoff(tables, sessions):
     reader = sessions("short-report", "select * from public.accounts")
     threading.Timer(1.0, reader.rollback).start()
     log = ListLog()
-    conn = tables.connect()
-    try:
-        with conn.cursor() as cur:
-            value, attempts = attempt_within_budget(
-                cur, migration_locks(["alter table public.accounts add column note text"]),
-                LockPolicy(budget=30, blocker_age=60, base_delay=0.1), alter_attempt(tables), log)
-    finally:
-        conn.close()
+    value, attempts = apply_note(tables, LockPolicy(budget=30, blocker_age=60, base_delay=0.1), log)
     assert value == "committed" and attempts >= 2
     assert "lock not granted within 0.2 s (attempt 1); in the way: pid %d" % reader.get_backend_pid() in log.lines[0]
 
 
 def test_budget_spent_names_who_was_in_the_way_and_nothing_changed(tables, sessions):
     reader = sessions("long-report", "select * from public.accounts")
-    conn = tables.connect()
-    try:
-        with conn.cursor() as cur:
-            with pytest.raises(LockBudgetSpent) as spent:
-                attempt_within_budget(cur, migration_locks(["alter table public.accounts add column note text"]),
-                                      LockPolicy(budget=1.0, blocker_age=0.0, poll=0.1), alter_attempt(tables))
-    finally:
-        conn.close()
+    with pytest.raises(LockBudgetSpent) as spent:
+        apply_note(tables, LockPolicy(budget=1.0, blocker_age=0.0, poll=0.1))
     assert [s.pid for s in spent.value.blockers] == [reader.get_backend_pid()] and spent.value.attempts == 0
-    assert tables.scalar("select count(*) from information_schema.columns where column_name = 'note'") == 0
+    assert note_columns(tables) == 0
