@@ -31,6 +31,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.errors import Sup
 SUPERUSER = "postgres"
 SERVER_USER = "postgres"
 SERVER_TOOLS = ("initdb", "pg_ctl")
+PORT_ATTEMPTS = 5
 
 
 class ClusterError(SupabaseError):
@@ -136,7 +137,29 @@ def start(base, password, port=None, extra_conf=None, bin_dir=None):
     bindir = pg_bindir(bin_dir)
     if not os.path.exists(os.path.join(datadir, "PG_VERSION")):
         _initdb(bindir, files, datadir, password)
-    port = port or free_port()
+    fixed_port = port
+    attempts = 1 if fixed_port else PORT_ATTEMPTS
+    for attempt in range(1, attempts + 1):
+        port = fixed_port or free_port()
+        try:
+            return _start_on(bindir, files, datadir, port, password, extra_conf)
+        except ClusterError:
+            # Another process (a parallel fork's cluster) may take the port between free_port() and the bind.
+            if attempt == attempts or not _port_taken(files):
+                raise
+    raise ClusterError("no free port found")  # pragma: no cover - the loop returns or raises
+
+
+def _port_taken(files):
+    try:
+        with open(os.path.join(files, "server.log")) as handle:
+            tail = handle.read()[-4000:]
+    except (IOError, OSError):
+        return False
+    return "could not bind" in tail or "Address already in use" in tail
+
+
+def _start_on(bindir, files, datadir, port, password, extra_conf):
     conf = {
         "listen_addresses": "'127.0.0.1'",
         "port": str(port),
@@ -152,8 +175,7 @@ def start(base, password, port=None, extra_conf=None, bin_dir=None):
     conf.update(extra_conf or {})
     opts = " ".join("-c %s=%s" % (key, value) for key, value in conf.items())
     logfile = os.path.join(files, "server.log")
-    if not os.path.exists(logfile):
-        open(logfile, "a").close()
+    open(logfile, "w").close()  # this attempt's messages only (see _port_taken)
     chown_for_server(logfile)
     run(as_server_user([os.path.join(bindir, "pg_ctl"), "-D", datadir, "-l", logfile, "-o", opts,
                         "-w", "-t", "60", "start"]), "pg_ctl start")
