@@ -339,6 +339,16 @@ def refusal_message(change, facts, problems):
 
 # -- the guard as a module calls it ----------------------------------------------------------------------------------
 
+def _record_refusal(conn, message, action, **fields):
+    """Record the refusal in its own transaction; ``(id, message)``, the message saying when it could not be."""
+    try:
+        with conn:
+            with conn.cursor() as cur:
+                return policy_audit.record_refusal(cur, action, message, **fields), message
+    except Exception as exc:  # pylint: disable=broad-except
+        return None, message + " (the refusal could not be recorded: %s)" % str(exc).strip().splitlines()[0]
+
+
 def check(conn, change, check_mode=False, operator=None, verify=ssh_signature.verify):
     """Decide whether ``change`` may be made; record the refusal or the release. ``conn`` is a fresh psycopg2
     connection the guard commits on (writes even when the database is held read-only).
@@ -373,17 +383,11 @@ def check(conn, change, check_mode=False, operator=None, verify=ssh_signature.ve
         result["missing"] = [problem[0] for problem in problems]
         if check_mode:
             return result
-        with conn:
-            with conn.cursor() as cur:
-                try:
-                    result["refusal_id"] = policy_audit.record_refusal(
-                        cur, change.action, message, result["missing"], gate=facts["gate"],
-                        environment=facts["policy"]["environment"], plan_digest=facts["digest"],
-                        versions=change.versions, operator=operator, run_id=change.run_id, host=change.host,
-                        detail={"source": facts["source"], "tightened": facts["tightened"]})
-                except Exception as exc:  # pylint: disable=broad-except
-                    conn.rollback()
-                    message += " (the refusal could not be recorded: %s)" % str(exc).strip().splitlines()[0]
+        result["refusal_id"], message = _record_refusal(
+            conn, message, action=change.action, missing=result["missing"], gate=facts["gate"],
+            environment=facts["policy"]["environment"], plan_digest=facts["digest"], versions=change.versions,
+            operator=operator, run_id=change.run_id, host=change.host,
+            detail={"source": facts["source"], "tightened": facts["tightened"]})
         raise PolicyRefused(message, policy=result, changed=False)
     if check_mode or facts["source"] == "none":
         return result
@@ -403,3 +407,140 @@ def check(conn, change, check_mode=False, operator=None, verify=ssh_signature.ve
                 result["release"] = {"id": release_id, "run_key": run_key,
                                      "started_at": approval_evidence.iso(started_at)}
     return result
+
+
+# -- recording an approval ------------------------------------------------------------------------------------------
+
+# Gates a database of each label can hold approvals for: a production database never records an apply_staging
+# approval (or waiver) as if it let a production change through, and a staging one never an apply_production.
+GATES_BY_ENVIRONMENT = {
+    "production": ("apply_production", "production_rollback", "drift_resolution", "policy_change"),
+    "staging": ("apply_staging", "production_rollback", "drift_resolution", "policy_change"),
+    "local": ("apply_staging", "production_rollback", "drift_resolution", "policy_change"),
+}
+
+
+def _awx_client(policy, environ):
+    from ansible_collections.hotdash.supabase.plugins.module_utils import awx_api
+    return awx_api.AwxApi(policy["awx_url"], **awx_api.credentials_from_env(environ))
+
+
+def _record_problems(record, stored, facts, environ, verify, awx_client):
+    """``(problems, record)``: what makes ``record`` unfit for this database, and the record to store."""
+    problems, record = [], dict(record)
+    environment = stored["environment"] if stored else record.get("environment")
+    if stored and record.get("environment") != stored["environment"]:
+        problems.append(("environment", "the approval is for %s; this database is labelled %s by its policy #%s"
+                         % (record.get("environment"), stored["environment"], stored["id"])))
+    if stored and record.get("gate") not in GATES_BY_ENVIRONMENT[stored["environment"]]:
+        problems.append(("gate", "gate %s does not guard a %s database" % (record.get("gate"), stored["environment"])))
+    if record.get("mode") == "waiver":
+        allowed = stored["allowed_waivers"] if stored else ([] if environment == "production" else None)
+        if allowed is not None and record.get("gate") not in allowed:
+            problems.append(("waiver", "a waiver at gate %s is not allowed by the %s rules"
+                             % (record.get("gate"), environment)))
+    proof = record.get("proof") or "typed"
+    record["proof"] = proof
+    if proof not in approval_evidence.PROOFS:
+        problems.append(("proof", "unknown approval proof %r; use one of %s" % (proof, ", ".join(approval_evidence.PROOFS))))
+    elif proof == "awx_workflow":
+        problem = _fill_from_awx(record, stored, environ, awx_client)
+        if problem:
+            problems.append(("verified_approval", problem))
+    for name in ("approver", "ticket") if record.get("mode") != "waiver" else ("approver",):
+        try:
+            record[name] = approval_evidence.printable_text(record.get(name), name)
+        except InvalidInput as exc:
+            problems.append(("approval", str(exc)))
+    if stored and not plan_digest.is_digest(record.get("plan_digest")):
+        problems.append(("plan", "the approval names no plan digest for this database, so it would approve nothing"))
+    if proof == "ssh_signature" and not problems:
+        facts = dict(facts, policy=stored or facts["policy"], digest=record.get("plan_digest"))
+        signers = (stored or {}).get("allowed_signers") or (record.get("evidence") or {}).get("allowed_signers") or ""
+        facts["policy"] = dict(facts["policy"], allowed_signers=signers)
+        problem = _signature_problem(record, facts, verify)
+        if problem:
+            problems.append(("verified_approval", problem))
+    return problems, record
+
+
+def _fill_from_awx(record, stored, environ, awx_client):
+    """Replace who and when by what AWX recorded for this job's approval node; a problem phrase or None."""
+    from ansible_collections.hotdash.supabase.plugins.module_utils import awx_api
+    if not stored or not stored.get("awx_url"):
+        return "an AWX workflow approval needs the database policy's awx_url (set it with db_policy)"
+    try:
+        found = awx_api.verify_workflow_approval(awx_client(stored, environ), environ.get("JOB_ID"))
+    except SupabaseError as exc:
+        return str(exc)
+    record.update(approver=found["approver"], approved_at=found["approved_at"], evidence=found,
+                  ticket=record.get("ticket") or "AWX workflow job %s, approval %s" % (
+                      found["workflow_job_id"], found["approval_id"]))
+    return None
+
+
+def check_record(conn, record, host=None, run_id=None, environ=None, verify=ssh_signature.verify,
+                 awx_client=_awx_client, check_mode=False, operator=None):
+    """Before ``approval_record`` writes ``record`` into this database: the record to store (approver, ticket and
+    proof verified; an AWX approval's approver and time read from AWX), or PolicyRefused (recorded)."""
+    environ = os.environ if environ is None else environ
+    operator = operator or operator_identity()
+    with conn:
+        with conn.cursor() as cur:
+            cur.execute("SET default_transaction_read_only = off")
+            raw = policy_audit.current_policy(cur)
+            stored = policy_model.normalize(policy_model.canonical(raw)) if raw else None
+            if stored:
+                stored["id"] = raw["id"]
+            facts = {"identity": plan_digest.database_identity(cur), "now": _database_now(cur),
+                     "policy": stored or policy_model.defaults(record.get("environment")
+                                                               if record.get("environment") in policy_model.ENVIRONMENTS
+                                                               else "local")}
+    problems, stored_record = _record_problems(record, stored, facts, environ, verify, awx_client)
+    stored_record["operator"] = operator
+    if not problems:
+        return stored_record
+    message = "approval for gate %s refused by %s: %s" % (
+        record.get("gate"), "the %s policy #%s of this database" % (stored["environment"], stored["id"]) if stored
+        else "the approval rules", "; ".join(problem[1] for problem in problems))
+    if not check_mode:
+        message = _record_refusal(
+            conn, message, action="approval_record", missing=[problem[0] for problem in problems],
+            gate=record.get("gate") if isinstance(record.get("gate"), str) else None,
+            environment=record.get("environment") if isinstance(record.get("environment"), str) else None,
+            plan_digest=record.get("plan_digest") if plan_digest.is_digest(record.get("plan_digest")) else None,
+            operator=operator, run_id=run_id, host=host)[1]
+    raise PolicyRefused(message, changed=False)
+
+
+# -- promotion: the pinned staging database's own history ------------------------------------------------------------
+
+def promotion_check(staging_settings, migrations):
+    """For an apply of ``migrations`` (LocalMigration, in order): ``(promotion_source) -> problem or None``.
+
+    Reads the staging database named by ``staging_settings`` (read-only) and refuses when it is not the database
+    the policy pinned (system identifier and name) or when a version is missing there or differs in statements.
+    """
+    def problem(source):
+        from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
+        from ansible_collections.hotdash.supabase.plugins.module_utils.history import read_history
+        from ansible_collections.hotdash.supabase.plugins.module_utils.promotion import promotion_gate
+        if staging_settings is None:
+            return "the policy requires staging first and this run gave no staging connection (promotion_db_url)"
+        try:
+            conn = connect(staging_settings, application_name="hotdash.supabase policy guard (promotion)")
+        except SupabaseError as exc:
+            return "cannot read the staging database to check promotion: %s" % exc
+        try:
+            conn.set_session(readonly=True, autocommit=True)
+            with conn.cursor() as cur:
+                identity = plan_digest.database_identity(cur)
+                if identity != source:
+                    return ("promotion_db_url leads to %s, not the staging database %s the policy pins"
+                            % (plan_digest.describe_identity(identity), plan_digest.describe_identity(source)))
+                rows = read_history(cur)
+        finally:
+            conn.close()
+        check = promotion_gate(list(migrations), rows, "production")
+        return None if check["status"] == "ok" else "%s (staging %s)" % (check["detail"], source["database"])
+    return problem

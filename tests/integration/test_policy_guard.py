@@ -148,3 +148,27 @@ def test_the_run_cannot_loosen_the_age_but_can_tighten_it(make_db):
     assert check(db, apply_change())["approval_id"] == 2
     with pytest.raises(policy_guard.PolicyRefused):
         check(db, apply_change(requested={"approval_max_age": 600}))
+
+
+def test_promotion_is_proven_by_the_pinned_staging_database_only(make_db, project, tmp_path):
+    from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import load_directory
+    staging, impostor = make_db("stg"), make_db("impostor")
+    migration = project / "supabase" / "migrations" / "20251019090000_add_b.sql"
+    migration.write_text("create table t (id int);\n")
+    pending = load_directory(str(project)).migrations
+    conn = connect(staging.settings())
+    with conn, conn.cursor() as cur:
+        source = plan_digest.database_identity(cur)
+    conn.close()
+    assert "not applied on staging" in policy_guard.promotion_check(staging.settings(), pending)(source)
+    staging.execute("CREATE SCHEMA IF NOT EXISTS supabase_migrations; CREATE TABLE supabase_migrations.schema_migrations"
+                    " (version text PRIMARY KEY, statements text[], name text)")
+    staging.execute("INSERT INTO supabase_migrations.schema_migrations VALUES ('20251019090000', %s, 'add_b')",
+                    (["create table t (id int)"],))
+    assert policy_guard.promotion_check(staging.settings(), pending)(source) is None
+    wrong = policy_guard.promotion_check(impostor.settings(), pending)(source)
+    assert wrong.startswith("promotion_db_url leads to") and "not the staging database" in wrong
+    migration.write_text("create table t (id bigint);\n")
+    changed = load_directory(str(project)).migrations
+    assert "different statements" in policy_guard.promotion_check(staging.settings(), changed)(source)
+    assert "gave no staging connection" in policy_guard.promotion_check(None, pending)(source)
