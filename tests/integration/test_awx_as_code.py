@@ -1,7 +1,7 @@
 """AWX as code, checked against the real awx.awx collection and the real ansible-builder (no AWX server needed).
 
 - awx/configure.yml passes ``ansible-playbook --syntax-check`` with awx.awx 24.6.1 (awx/requirements.yml;
-  make setup puts it in .build/awx-collections), and a misspelled module does not.
+  make setup puts it in .build/pinned-collections), and a misspelled module does not.
 - Every task's arguments pass the awx.awx modules' own argument specs (ansible-lint's ``args`` rule runs each
   module's AnsibleModule on the task's arguments); an unknown option or a value outside ``choices`` is named.
 - ``ansible-builder create`` generates the execution environment's build context from
@@ -18,7 +18,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
-AWX_COLLECTIONS = os.path.join(ROOT, ".build", "awx-collections")
+AWX_COLLECTIONS = os.path.join(ROOT, ".build", "pinned-collections")
 
 
 def _run(argv, cwd, env=None, merge=True):
