@@ -7,6 +7,11 @@ Used by the test harness (tests/conftest.py), the Molecule create/destroy playbo
   python3 tools/throwaway_pg.py start DIR [--port N] [--shape-db NAME ...]
   python3 tools/throwaway_pg.py shape DIR --db NAME     # create NAME with the Supabase shape
   python3 tools/throwaway_pg.py stop DIR
+  PGPASSWORD=... python3 tools/throwaway_pg.py attach --port N [--shape-db NAME ...]
+
+`attach` does for a server started elsewhere (the Molecule scenarios' PostgreSQL container, published on
+127.0.0.1:N, superuser `postgres`) what `start` does once its cluster runs: wait until the server accepts the
+superuser's password (PGPASSWORD, never argv), shape the databases, print the same description (datadir null).
 
 The cluster is started by the collection's engine (plugins/module_utils/pg_cluster.py, which the shadow
 database also uses); this file adds the fixed test password, cluster.json, the Supabase shape and psql.
@@ -55,8 +60,8 @@ def _run(argv, **kwargs):
         raise SystemExit(str(exc))
 
 
-def describe(datadir, port):
-    return pg_cluster.describe(datadir, port, PASSWORD)
+def describe(datadir, port, password=PASSWORD):
+    return pg_cluster.describe(datadir, port, password)
 
 
 def start(base, port=None, extra_conf=None):
@@ -122,10 +127,20 @@ def main(argv=None):
     p_shape.add_argument("--db", required=True)
     p_stop = sub.add_parser("stop")
     p_stop.add_argument("dir")
+    p_attach = sub.add_parser("attach", help="a server on 127.0.0.1:PORT started elsewhere; password in PGPASSWORD")
+    p_attach.add_argument("--port", type=int, required=True)
+    p_attach.add_argument("--timeout", type=float, default=60, help="seconds to wait for the server (default 60)")
+    p_attach.add_argument("--shape-db", action="append", default=[])
     args = parser.parse_args(argv)
-    if args.command == "start":
-        info = start(args.dir, args.port)
-        wait_ready(info)
+    if args.command in ("start", "attach"):
+        if args.command == "start":
+            info = start(args.dir, args.port)
+            wait_ready(info)
+        else:
+            if not os.environ.get("PGPASSWORD"):
+                raise SystemExit("attach: set PGPASSWORD to the superuser password of the server on port %d" % args.port)
+            info = describe(None, args.port, os.environ["PGPASSWORD"])
+            wait_ready(info, args.timeout)
         info["databases"] = {name: shape(info, name)["url"] for name in args.shape_db}
         print(json.dumps(info))
     elif args.command == "shape":
