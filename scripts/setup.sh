@@ -3,8 +3,11 @@
 #   - PostgreSQL server binaries (+ pgTAP, plpgsql_check) and PgBouncer (the tests' real pooler) via apt, only where missing
 #   - Node.js/npm via apt only where missing, then the pinned Supabase CLI into tools/supabase-cli/
 #   - a virtualenv at .venv/ with the pinned Python dependencies (requirements.txt)
-#   - the awx.awx collection (awx/requirements.yml) at .build/awx-collections, for checking awx/configure.yml
+#   - the collections pinned in awx/requirements.yml (awx.awx, for checking awx/configure.yml) and
+#     extensions/molecule/requirements.yml (containers.podman) at .build/pinned-collections
 #   - the collection linked at .build/collections/ansible_collections/hotdash/supabase
+#   - as root: podman, runc and debootstrap via apt where missing, and the PostgreSQL image of Molecule's
+#     container platform (tools/postgres_image/build.sh; rebuilt only when its recipe changes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -51,6 +54,17 @@ if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
   echo "setup: creating the postgres system user"
   useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
 fi
+# Molecule's container platform (extensions/molecule/README.md): podman with runc (the default crun fails as root on
+# hosts with hybrid cgroups) and debootstrap, which builds the PostgreSQL image from Debian's packages (no registry
+# needed). As root only: the image goes to root's podman storage. HOTDASH_MOLECULE_PLATFORM=local skips all this.
+build_image=""
+if [ "$(id -u)" = 0 ] && [ "${HOTDASH_MOLECULE_PLATFORM:-auto}" != local ]; then
+  build_image=1
+  command -v podman >/dev/null 2>&1 || { echo "setup: installing podman (apt)"; apt_install podman; }
+  command -v runc >/dev/null 2>&1 || { echo "setup: installing runc (apt)"; apt_install runc; }
+  command -v debootstrap >/dev/null 2>&1 || { echo "setup: installing debootstrap (apt)"; apt_install debootstrap; }
+  [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || apt_install debian-archive-keyring
+fi
 # ansible-test sanity's shellcheck test is skipped (not failed) without it: make test wants it to run.
 command -v shellcheck >/dev/null 2>&1 || { echo "setup: installing shellcheck (apt)"; apt_install shellcheck; }
 
@@ -72,9 +86,9 @@ if [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$req_hash" ]; then
   echo "$req_hash" > .venv/.requirements.sha256
 fi
 
-# awx.awx (pinned in awx/requirements.yml) in its own collections path, so make test checks awx/configure.yml
-# against the real modules; taken from the ansible package on PyPI, nothing is installed into .venv.
-.venv/bin/python tools/awx_collection.py install .build/awx-collections
+# awx.awx and containers.podman (pinned in awx/requirements.yml, extensions/molecule/requirements.yml) in a
+# collections path of their own, taken from the ansible package on PyPI; nothing is installed into .venv.
+.venv/bin/python tools/pinned_collections.py install .build/pinned-collections
 
 # Supabase CLI, pinned in tools/supabase-cli/package.json (+ lock); the npm package ships the binary.
 cli_hash=$(cat tools/supabase-cli/package.json tools/supabase-cli/package-lock.json | sha256sum | cut -d' ' -f1)
@@ -88,3 +102,8 @@ tools/supabase-cli/node_modules/.bin/supabase --version >/dev/null
 # The collection, where ansible finds it (ansible.cfg points collections_path here).
 mkdir -p .build/collections/ansible_collections/hotdash
 ln -sfn "$ROOT" .build/collections/ansible_collections/hotdash/supabase
+
+# The image last: it needs the network longest (about 40 s of Debian packages) and only the container platform uses it.
+if [ -n "$build_image" ]; then
+  bash tools/postgres_image/build.sh
+fi
