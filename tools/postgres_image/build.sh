@@ -34,6 +34,7 @@ debootstrap --variant=minbase --include=postgresql-15,postgresql-15-pgtap,postgr
   echo "postgres image: debootstrap failed (mirror $mirror; set DEBIAN_MIRROR to use another)" >&2
   exit 1
 }
+fetched=$((SECONDS - start))
 # The package's own cluster (/etc/postgresql/15/main) is not used: the entry point creates PGDATA on first start.
 chroot "$rootfs" pg_dropcluster 15 main 2>/dev/null || true
 chroot "$rootfs" install -d -o postgres -g postgres -m 2775 /run/postgresql
@@ -50,7 +51,7 @@ tar -C "$rootfs" -c . | podman import \
   --change 'STOPSIGNAL SIGINT' \
   --change 'EXPOSE 5432' \
   --change "LABEL $label=$recipe" \
-  - "$image" >/dev/null
+  - "$image" >/dev/null 2>"$work/import.log" || { cat "$work/import.log" >&2; exit 1; }
 # The image this recipe replaces, if any, is now untagged: drop it unless a container still uses it.
 podman image prune -f --filter "label=$label" >/dev/null 2>&1 || true
-echo "postgres image: built $image in $((SECONDS - start)) s"
+echo "postgres image: built $image in $((SECONDS - start)) s (debootstrap $fetched s)"
