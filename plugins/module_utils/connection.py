@@ -34,9 +34,12 @@ SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"
 # Supabase's transaction-mode pooler (Supavisor/PgBouncer) listens here; it cannot hold session state.
 TRANSACTION_POOLER_PORT = 6543
 
-_URL_PASSWORD = re.compile(r"(?P<prefix>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]*)(?P<at>@)")
+# The password runs to the LAST "@" of the URL: an unencoded "@" inside it is masked whole, never half.
+_URL_PASSWORD = re.compile(r"(?P<prefix>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<secret>\S*)(?P<at>@)")
 _KEYWORD_PASSWORD = re.compile(r"(?P<prefix>\bpassword\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 REDACTED = "********"
+# Query keys of db_url the collection reads itself; libpq never sees them (pgbouncer=true marks a pooler URL).
+COLLECTION_URL_KEYS = ("pgbouncer",)
 
 
 def connection_argument_spec():
@@ -85,6 +88,7 @@ class ConnectionSettings(object):
         self.ssl_mode = ssl_mode
         self.connect_timeout = int(connect_timeout) if connect_timeout is not None else 10
         self.options = dict(options or {})
+        self.pooler_hint = False
 
     @classmethod
     def from_params(cls, params):
@@ -98,28 +102,47 @@ class ConnectionSettings(object):
                    connect_timeout=params.get("connect_timeout") or 10)
 
     @classmethod
-    def from_url(cls, url, connect_timeout=None, ssl_mode=None):
-        """Parse a ``postgres://`` / ``postgresql://`` URL; unknown query keys are kept as libpq options."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("postgres", "postgresql"):
-            raise InvalidInput("db_url must be a postgresql:// URL (got scheme %r): %s"
-                               % (parts.scheme or "", redact(url)))
+    def from_url(cls, url, connect_timeout=None, ssl_mode=None, option="db_url"):
+        """Parse a ``postgres://`` / ``postgresql://`` URL; InvalidInput naming ``option`` when it is not one.
+
+        A ``password`` in the query string is taken as the password (libpq would read it the same way), so it
+        reaches child processes through PGPASSWORD and never a command line; other query keys must be
+        libpq connection options (``sslmode``, ``application_name``, ...), or ``pgbouncer``.
+        """
         try:
+            parts = urlsplit(url)
             port = parts.port or 5432
-        except ValueError:
-            raise InvalidInput("db_url has an invalid port: %s" % redact(url))
-        query = dict(parse_qsl(parts.query))
+        except ValueError as exc:
+            raise InvalidInput("%s is not a valid postgresql:// URL (%s): %s" % (option, exc, redact(url)))
+        if parts.scheme not in ("postgres", "postgresql"):
+            raise InvalidInput("%s must be a postgresql:// URL (got scheme %r): %s"
+                               % (option, parts.scheme or "", redact(url)))
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        unknown = [key for key in query if key not in COLLECTION_URL_KEYS and not _libpq_knows(key)]
+        if unknown:
+            raise InvalidInput("%s has an unknown connection option %s: %s; use libpq's keywords (sslmode, "
+                               "connect_timeout, application_name, ...)"
+                               % (option, ", ".join(repr(k) for k in unknown), redact(url)))
         mode = ssl_mode or query.pop("sslmode", None) or "prefer"
         query.pop("sslmode", None)
         timeout = connect_timeout or query.pop("connect_timeout", None) or 10
         query.pop("connect_timeout", None)
         if mode not in SSL_MODES:
-            raise InvalidInput("db_url has an unknown sslmode %r; use one of %s" % (mode, ", ".join(SSL_MODES)))
-        return cls(host=parts.hostname or "localhost", port=port,
-                   user=unquote(parts.username) if parts.username else "postgres",
-                   password=unquote(parts.password) if parts.password is not None else None,
-                   dbname=unquote(parts.path.lstrip("/")) or "postgres", ssl_mode=mode,
-                   connect_timeout=timeout, options=query)
+            raise InvalidInput("%s has an unknown sslmode %r; use one of %s" % (option, mode, ", ".join(SSL_MODES)))
+        try:
+            timeout = int(timeout)
+        except ValueError:
+            raise InvalidInput("%s has a connect_timeout that is not a whole number of seconds: %r" % (option, timeout))
+        password = query.pop("password", None)
+        if password is None and parts.password is not None:
+            password = unquote(parts.password)
+        pooler = query.pop("pgbouncer", None)
+        settings = cls(host=parts.hostname or "localhost", port=port,
+                       user=unquote(parts.username) if parts.username else "postgres",
+                       password=password, dbname=unquote(parts.path.lstrip("/")) or "postgres", ssl_mode=mode,
+                       connect_timeout=timeout, options=query)
+        settings.pooler_hint = pooler is not None and pooler.lower() not in ("false", "0", "no", "off")
+        return settings
 
     def url(self, with_password=True):
         """The libpq URL (what ``supabase --db-url`` takes); ``with_password=False`` leaves it out."""
@@ -163,7 +186,7 @@ class ConnectionSettings(object):
 
     def is_transaction_pooler(self):
         """True for Supabase's transaction-mode pooler, which cannot hold a session-level lock."""
-        return self.port == TRANSACTION_POOLER_PORT or "pgbouncer" in self.options
+        return self.port == TRANSACTION_POOLER_PORT or self.pooler_hint
 
     def secrets(self):
         return [self.password] if self.password else []
@@ -172,15 +195,35 @@ class ConnectionSettings(object):
         return "%s@%s:%d/%s" % (self.user, self.host, self.port, self.dbname)
 
 
-def secret_values(params):
-    """Values a module must add to ``no_log_values`` (the password embedded in ``db_url``)."""
+def _libpq_knows(key):
+    """True when libpq accepts ``key`` as a connection option (asked of libpq itself, no connection made)."""
+    if not HAS_PSYCOPG2:
+        return True
+    try:
+        psycopg2.extensions.parse_dsn("postgresql:///?%s=1" % quote(key, safe=""))
+    except psycopg2.ProgrammingError:
+        return False
+    return True
+
+
+def url_secrets(url):
+    """The password(s) a URL carries, also when it is not a valid URL: for ``no_log_values``."""
+    if not url:
+        return []
     values = []
-    if params.get("db_url"):
-        try:
-            settings = ConnectionSettings.from_url(params["db_url"])
-            values.extend(settings.secrets())
-        except InvalidInput:
-            pass
+    match = _URL_PASSWORD.search(str(url))
+    if match and match.group("secret"):
+        values.extend([match.group("secret"), unquote(match.group("secret"))])
+    for pair in str(url).partition("?")[2].split("&"):
+        key, _sep, value = pair.partition("=")
+        if unquote(key) == "password" and value:
+            values.extend([value, unquote(value)])
+    return sorted(set(values), key=values.index)
+
+
+def secret_values(params):
+    """Values a module must add to ``no_log_values`` (the password embedded in ``db_url``, however written)."""
+    values = url_secrets(params.get("db_url"))
     if params.get("login_password"):
         values.append(params["login_password"])
     return values

@@ -57,3 +57,39 @@ def test_from_url_rejects_bad_urls_with_one_line(url):
     with pytest.raises(InvalidInput) as err:
         ConnectionSettings.from_url(url)
     assert "\n" not in str(err.value)
+
+
+def test_password_in_the_query_string_is_the_password_and_never_on_a_command_line():
+    settings = ConnectionSettings.from_url("postgresql://u@h:5432/d?password=p%26ss-word&sslmode=disable")
+    assert settings.password == "p&ss-word" and "password" not in settings.options
+    assert "ss-word" not in settings.url(with_password=False) and "ss-word" not in " ".join(settings.libpq_args())
+    assert settings.child_env()["PGPASSWORD"] == "p&ss-word" and settings.libpq_kwargs()["password"] == "p&ss-word"
+    assert secret_values({"db_url": "postgresql://u@h/d?sslmode=disable&password=p%26ss-word"}) == [
+        "p%26ss-word", "p&ss-word"]
+
+
+def test_pgbouncer_marks_a_pooler_and_is_not_passed_to_libpq():
+    settings = ConnectionSettings.from_url("postgresql://u:pw@h:5432/d?pgbouncer=true")
+    assert settings.is_transaction_pooler() and "pgbouncer" not in settings.libpq_kwargs()
+    assert not ConnectionSettings.from_url("postgresql://u:pw@h:5432/d").is_transaction_pooler()
+
+
+def test_unknown_url_option_is_named():
+    with pytest.raises(InvalidInput) as err:
+        ConnectionSettings.from_url("postgresql://u:pw@h/d?sslmod=disable&application_name=x")
+    assert str(err.value) == ("db_url has an unknown connection option 'sslmod': "
+                              "postgresql://u:********@h/d?sslmod=disable&application_name=x; use libpq's keywords "
+                              "(sslmode, connect_timeout, application_name, ...)")
+
+
+def test_invalid_url_masks_a_password_with_an_unencoded_at_whole():
+    url = "postgresql://postgres:p@ss-W0rd@[::1/postgres?sslmode=disable"
+    with pytest.raises(InvalidInput) as err:
+        ConnectionSettings.from_url(url, option="staging_db_url")
+    assert str(err.value) == ("staging_db_url is not a valid postgresql:// URL (Invalid IPv6 URL): "
+                              "postgresql://postgres:********@[::1/postgres?sslmode=disable")
+    assert secret_values({"db_url": url}) == ["p@ss-W0rd"]
+
+
+def test_redact_masks_up_to_the_last_at():
+    assert redact("cannot use postgresql://u:a@b@c@host/db now") == "cannot use postgresql://u:********@host/db now"
