@@ -271,8 +271,13 @@ def _skip_reason(filename, is_dir):
     return "the version must be followed by '_' (pattern <version>_<name>.sql)"
 
 
-def resolve_migrations_dir(path):
-    """(migrations_dir, project_dir or None) for a project dir or a migrations dir itself."""
+def resolve_migrations_dir(path, option="project_dir"):
+    """(migrations_dir, project_dir or None) for a project dir or a migrations dir itself.
+
+    A directory that neither holds ``supabase/migrations`` nor is a migrations directory (named
+    ``supabase/migrations``, or holding ``<version>_<name>.sql`` files itself) is refused: reading it as an
+    empty migrations directory would report "nothing to apply" for a wrong path.
+    """
     if path is None or str(path).strip() == "":
         raise MigrationDirectoryError("migrations directory not found: no path given")
     path = os.path.abspath(os.path.expanduser(str(path)))
@@ -285,7 +290,11 @@ def resolve_migrations_dir(path):
             return path, os.path.dirname(parent)
         if os.path.basename(path) == "supabase" and os.path.isdir(os.path.join(path, "migrations")):
             return os.path.join(path, "migrations"), parent
-        return path, None
+        if any(MIGRATION_FILE_RE.match(name) for name in os.listdir(path)):
+            return path, None
+        raise MigrationDirectoryError("%s %s has no supabase/migrations directory (and no <version>_<name>.sql files); "
+                                      "give the Supabase project root, the directory that holds supabase/"
+                                      % (option, path))
     raise MigrationDirectoryError("migrations directory not found: %s (expected <project>/supabase/migrations)"
                                   % path)
 

@@ -171,3 +171,17 @@ def test_local_migration_from_path(tmp_path):
     assert (m.version, m.name, m.filename, m.is_compliant) == ("20251011000000", "x", "20251011000000_x.sql", True)
     with pytest.raises(MigrationDirectoryError):
         LocalMigration(os.path.join(str(tmp_path), "nope.sql"))
+
+
+def test_a_directory_without_supabase_migrations_is_refused(tmp_path):
+    (tmp_path / "supabase").mkdir()
+    (tmp_path / "README.md").write_text("not a project")
+    with pytest.raises(MigrationDirectoryError) as err:
+        load_directory(str(tmp_path))
+    assert str(err.value) == ("project_dir %s has no supabase/migrations directory (and no <version>_<name>.sql "
+                              "files); give the Supabase project root, the directory that holds supabase/" % tmp_path)
+
+
+def test_a_directory_of_migration_files_is_a_migrations_directory(tmp_path):
+    (tmp_path / "20251011000000_x.sql").write_text("select 1;")
+    assert [m.filename for m in load_directory(str(tmp_path)).migrations] == ["20251011000000_x.sql"]
