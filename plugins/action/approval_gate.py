@@ -30,14 +30,16 @@ from ansible.errors import AnsiblePromptInterrupt, AnsiblePromptNoninteractive
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.hotdash.supabase.plugins.module_utils import approval
+from ansible_collections.hotdash.supabase.plugins.module_utils import acknowledgements, approval, audit
+from ansible_collections.hotdash.supabase.plugins.module_utils.environments import ENVIRONMENTS, environment_option
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import SupabaseError
+from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import utc_now
 
 display = Display()
 
 ARGUMENT_SPEC = dict(
     gate=dict(type="str", required=True, choices=list(approval.GATES)),
-    environment=dict(type="str", required=True),
+    environment=environment_option(required=True),
     mode=dict(type="str", default="auto", choices=list(approval.MODES)),
     summary=dict(type="str", default=""),
     versions=dict(type="list", elements="str", default=[]),
@@ -47,7 +49,7 @@ ARGUMENT_SPEC = dict(
     approved_at=dict(type="str"),
     max_age_hours=dict(type="float", default=approval.DEFAULT_MAX_AGE_HOURS),
     waiver_reason=dict(type="str"),
-    protected_environments=dict(type="list", elements="str", default=["production"]),
+    protected_environments=dict(type="list", elements="str", default=["production"], choices=list(ENVIRONMENTS)),
     run_id=dict(type="str"),
     required_acknowledgements=dict(type="list", elements="dict", default=[]),
     acknowledgements=dict(type="dict", default={}),
@@ -76,7 +78,7 @@ class ActionModule(ActionBase):
         del validation
         result["changed"] = False
         try:
-            checklist = approval.normalize_checklist(args["required_acknowledgements"], gate=args["gate"])
+            checklist = acknowledgements.normalize_checklist(args["required_acknowledgements"], gate=args["gate"])
             record = self._decide(args, checklist)
         except SupabaseError as exc:
             result.update(exc.result)
@@ -84,7 +86,7 @@ class ActionModule(ActionBase):
             result["msg"] = str(exc)
             return result
         result["record"] = record
-        result["checks"] = approval.acknowledgement_checks(checklist, record["acknowledgements"])
+        result["checks"] = acknowledgements.acknowledgement_checks(checklist, record["acknowledgements"])
         result["msg"] = "gate %s on %s approved by %s (%s)" % (
             record["gate"], record["environment"], record["approver"], record["mode"])
         return result
@@ -96,8 +98,8 @@ class ActionModule(ActionBase):
                       run_id=args["run_id"])
         if mode == "waiver":
             reason = approval.check_waiver(gate, environment, args["waiver_reason"], args["protected_environments"])
-            return approval.build_record(gate, environment, args["approver"] or controller_user(),
-                                         approval.utc_now(), "waiver", ticket=args["ticket"], reason=reason, **common)
+            return audit.build_record(gate, environment, args["approver"] or controller_user(),
+                                      utc_now(), "waiver", ticket=args["ticket"], reason=reason, **common)
         if mode == "auto":
             marker = approval.automation_marker(os.environ)
             if marker:
@@ -110,30 +112,30 @@ class ActionModule(ActionBase):
             # The first question carries the whole text: it is also where a run without a terminal is detected.
             header = "\n%s\n" % text
             for number, item in enumerate(checklist, 1):
-                answer = display.prompt_until(header + approval.acknowledgement_prompt(item, number, len(checklist)),
+                answer = display.prompt_until(header + acknowledgements.acknowledgement_prompt(item, number, len(checklist)),
                                               private=False)
                 header = ""
-                acknowledged[item["name"]] = approval.check_acknowledgement_answer(item, answer, gate, environment)
+                acknowledged[item["name"]] = acknowledgements.check_acknowledgement_answer(item, answer, gate, environment)
             answer = display.prompt_until("%sApprove %s on %s? " % (header, gate, environment), private=False)
         except AnsiblePromptNoninteractive:
             if mode == "interactive":
                 raise approval.ApprovalRefused(
                     "supabase_approval_mode is interactive but the controller's stdin is not a terminal; run "
                     "ansible-playbook from a terminal or pass %s with supabase_approval_mode=headless"
-                    % ", ".join(approval.HEADLESS_VARIABLES + ((approval.ACKNOWLEDGEMENTS_VARIABLE,) if checklist else ())),
+                    % ", ".join(approval.HEADLESS_VARIABLES + ((acknowledgements.ACKNOWLEDGEMENTS_VARIABLE,) if checklist else ())),
                     gate=gate, environment=environment)
             return self._headless(args, checklist, common, "this run has no terminal")
         except AnsiblePromptInterrupt:
             raise approval.ApprovalRefused("gate %s on %s was not approved: the prompt was interrupted"
                                            % (gate, environment), gate=gate, environment=environment)
         approval.check_answer(answer, gate, environment)
-        return approval.build_record(gate, environment, args["approver"] or controller_user(), approval.utc_now(),
-                                     "interactive", ticket=args["ticket"], acknowledgements=acknowledged, **common)
+        return audit.build_record(gate, environment, args["approver"] or controller_user(), utc_now(),
+                                  "interactive", ticket=args["ticket"], acknowledgements=acknowledged, **common)
 
     @staticmethod
     def _headless(args, checklist, common, reason):
-        approver, ticket, approved_at, acknowledged = approval.check_headless_approval(
+        approver, ticket, approved_at, acknowledged = acknowledgements.check_headless_approval(
             args["gate"], args["environment"], args["approver"], args["ticket"], args["approved_at"],
             args["max_age_hours"], checklist=checklist, acknowledgements=args["acknowledgements"], reason=reason)
-        return approval.build_record(args["gate"], args["environment"], approver, approved_at, "headless",
-                                     ticket=ticket, acknowledgements=acknowledged, **common)
+        return audit.build_record(args["gate"], args["environment"], approver, approved_at, "headless",
+                                  ticket=ticket, acknowledgements=acknowledged, **common)

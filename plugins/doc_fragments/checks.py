@@ -12,17 +12,20 @@ class ModuleDocFragment(object):
     DOCUMENTATION = r'''
 options:
   fail_on_failed:
-    description: Fail the task when any check has status C(fail); the message names each failed check.
+    description:
+      - Fail the task when any check has status C(fail) (after any waivers); the message names each failed check.
+      - The result, with its C(checks), C(passed) and C(counts), is returned on failure too.
     type: bool
     default: false
 '''
 
     STATEMENT_TIMEOUT = r'''
 options:
-  statement_timeout_ms:
-    description: C(statement_timeout) of every check's transaction, in milliseconds; C(0) for none.
-    type: int
-    default: 30000
+  statement_timeout:
+    description:
+      - C(statement_timeout) of every check's transaction, in seconds (C(0.5) is 500 ms); C(0) for none.
+    type: float
+    default: 30
 '''
 
     MISSING_TABLE = r'''

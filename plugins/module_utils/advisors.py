@@ -18,8 +18,9 @@ import shutil
 import tempfile
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CliError, InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
-from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import validate_choice
+from ansible_collections.hotdash.supabase.plugins.module_utils.check_session import validate_choice
 
 LEVELS = ("info", "warn", "error")
 THRESHOLDS = ("info", "warn", "error", "none")
@@ -87,7 +88,7 @@ def advisor_checks(findings, fail_level="error", warn_level="warn", allow=()):
         parts = []
         if open_items:
             label = {3: "ERROR", 2: "WARN"}.get(worst, "INFO")
-            listed = ", ".join(objects[:8]) + (" ..." if len(objects) > 8 else "")
+            listed = brief(objects, 8)
             parts.append("%d finding(s), worst %s: %s" % (len(open_items), label, listed))
         if waived:
             parts.append("allow-listed: %s" % ", ".join(finding_object(f) or "?" for f in waived))

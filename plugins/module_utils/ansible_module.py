@@ -26,6 +26,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.connection import
     secret_values,
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import SupabaseError
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import module_result
 
 
 def new_module(argument_spec, with_connection=True, needs_psycopg2=True, **kwargs):
@@ -48,6 +49,12 @@ def new_module(argument_spec, with_connection=True, needs_psycopg2=True, **kwarg
 def connection_settings(module):
     """ConnectionSettings from the module's shared connection options."""
     return ConnectionSettings.from_params(module.params)
+
+
+def check_result(module, checks, what="checks", **extra):
+    """The module's checks as every check module returns them, with its ``waivers`` and ``fail_on_failed``."""
+    params = module.params
+    return module_result(checks, params.get("fail_on_failed", False), what, waivers=params.get("waivers"), **extra)
 
 
 def run_module(module, body):

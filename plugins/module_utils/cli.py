@@ -18,14 +18,14 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 from collections import namedtuple
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CliError
+from ansible_collections.hotdash.supabase.plugins.module_utils.process import run_process
 
-DEFAULT_MINIMUM_VERSION = "2.48.3"
+# The runbook's minimum; the collection installs PINNED_VERSION (make setup).
+MINIMUM_CLI_VERSION = "2.48.3"
 PINNED_VERSION = "2.122.1"
 CLI_ENV = "SUPABASE_CLI"
 
@@ -36,8 +36,13 @@ _UNKNOWN_FLAG = "unknown flag: --output-format"
 CliResult = namedtuple("CliResult", ["rc", "stdout", "stderr", "data"])
 
 
+def cli_argument_spec():
+    """``cli_path`` and ``minimum_cli_version``, documented by the ``hotdash.supabase.cli`` doc fragment."""
+    return dict(cli_path=dict(type="path"), minimum_cli_version=dict(type="str", default=MINIMUM_CLI_VERSION))
+
+
 def parse_version(text):
-    """``"2.122.1"``, ``"v2.48.3"`` or ``"supabase 2.48.3\\n"`` -> ``(2, 122, 1)``; CliError when none."""
+    """``"2.122.1"``, ``"v2.122.1"`` or ``"supabase 2.122.1\\n"`` -> ``(2, 122, 1)``; CliError when none."""
     match = _VERSION_RE.search(str(text or ""))
     if not match:
         raise CliError("cannot read a version from %r" % (redact(str(text or "").strip()[:80]),))
@@ -123,24 +128,10 @@ class SupabaseCli(object):
         return env
 
     def _exec(self, argv, env, cwd, secrets):
-        try:
-            # Own process group: the npm launcher starts the Go binary as a child; a timeout ends both.
-            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, start_new_session=True)
-        except OSError as exc:
-            raise CliError("cannot run the Supabase CLI %s: %s" % (self.path, exc.strerror or exc))
-        try:
-            out, err = proc.communicate(timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            proc.communicate()
-            raise CliError("supabase %s did not finish within %s s" % (" ".join(argv[1:3]), self.timeout))
-        stdout = redact(out.decode("utf-8", "replace"), secrets)
-        stderr = redact(err.decode("utf-8", "replace"), secrets)
-        return proc.returncode, stdout, stderr
+        outcome = run_process(argv, "supabase %s" % " ".join(argv[1:3]), timeout=self.timeout, env=env, cwd=cwd,
+                              secrets=secrets, error=CliError, check=False,
+                              install_hint="install the pinned CLI (make setup) or set supabase_cli_path")
+        return outcome.rc, outcome.stdout, outcome.stderr
 
     def version(self):
         """The CLI's version string, e.g. ``"2.122.1"`` (cached)."""
@@ -151,13 +142,13 @@ class SupabaseCli(object):
             self._version = format_version(parse_version(stdout or stderr))
         return self._version
 
-    def require_version(self, minimum=DEFAULT_MINIMUM_VERSION):
+    def require_version(self, minimum=MINIMUM_CLI_VERSION):
         """Raise CliError naming both versions when the CLI is older than ``minimum``; return the version."""
         have = self.version()
         if not version_at_least(have, minimum):
             raise CliError("Supabase CLI %s is %s, older than the required minimum %s; install the pinned %s "
                            "(make setup) or set supabase_cli_path" % (self.path, have, minimum, PINNED_VERSION),
-                           cli_path=self.path, cli_version=have, minimum_version=minimum)
+                           cli_path=self.path, cli_version=have, minimum_cli_version=minimum)
         return have
 
     def run(self, args, settings=None, cwd=None, json_output=True, check=True, workdir=None):
@@ -203,8 +194,8 @@ class SupabaseCli(object):
             return one_line("\n".join(lines[errors[0]:errors[0] + 3]))
         return one_line("\n".join(lines[-3:]) or result.stdout or "no output")
 
-    def info(self, minimum=DEFAULT_MINIMUM_VERSION):
+    def info(self, minimum=MINIMUM_CLI_VERSION):
         """Facts for reports: path, version, minimum and whether it is met."""
         have = self.version()
-        return dict(path=self.path, version=have, minimum_version=minimum,
+        return dict(path=self.path, version=have, minimum_cli_version=minimum,
                     meets_minimum=version_at_least(have, minimum))

@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import re
 
 try:
@@ -29,6 +30,7 @@ except ImportError as exc:  # pragma: no cover - exercised through missing_requi
     PSYCOPG2_IMPORT_ERROR = exc
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ConnectionFailed, InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import connection_failure
 
 SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 # Supabase's transaction-mode pooler (Supavisor/PgBouncer) listens here; it cannot hold session state.
@@ -229,12 +231,18 @@ def secret_values(params):
     return values
 
 
-def _clean_pg_error(exc, settings):
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else exc.__class__.__name__
-    # libpq repeats "connection to server at ... failed:"; keep the reason, redacted.
-    first = re.sub(r'^connection to server at "[^"]*" \([^)]*\), port \d+ failed: ', "", first)
-    return redact(first, settings.secrets())
+@contextlib.contextmanager
+def transaction(conn):
+    """A cursor in one transaction on ``conn``: committed when the block ends, rolled back on any error."""
+    conn.autocommit = False
+    try:
+        with conn.cursor() as cur:
+            yield cur
+        conn.commit()
+    except BaseException:
+        if not conn.closed:
+            conn.rollback()
+        raise
 
 
 def connect(settings, application_name="hotdash.supabase", autocommit=False):
@@ -246,6 +254,7 @@ def connect(settings, application_name="hotdash.supabase", autocommit=False):
     try:
         conn = psycopg2.connect(**kwargs)
     except psycopg2.OperationalError as exc:
-        raise ConnectionFailed("cannot connect to %s: %s" % (settings.describe(), _clean_pg_error(exc, settings)))
+        raise ConnectionFailed("cannot connect to %s: %s" % (settings.describe(),
+                                                             redact(connection_failure(exc), settings.secrets())))
     conn.autocommit = autocommit
     return conn

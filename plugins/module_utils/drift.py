@@ -21,20 +21,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.history import history_exists, read_history
-from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import load_directory, version_sort_key
+from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief
+from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import (LocalDirectory, load_directory,
+                                                                                  version_sort_key)
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 
 STATES = ("applied", "pending", "out_of_order", "content_changed", "remote_only")
-_LIST_LIMIT = 5
-
-
-def _brief(items, limit=_LIST_LIMIT):
-    """``a, b, c`` or ``a, b, c … (+12 more)`` for one-line messages."""
-    items = list(items)
-    shown = ", ".join(items[:limit])
-    if len(items) > limit:
-        shown += " … (+%d more)" % (len(items) - limit)
-    return shown
 
 
 def _difference(recorded, local):
@@ -64,10 +58,10 @@ class DriftReport(object):
             if self.newest_applied is None or version_sort_key(row.version) > version_sort_key(self.newest_applied):
                 self.newest_applied = row.version
         self._classify()
-        self.counts = dict((state, 0) for state in STATES)
+        self.state_counts = dict((state, 0) for state in STATES)
         for entry in self.entries:
-            self.counts[entry["state"]] += 1
-        self.counts["total"] = len(self.entries)
+            self.state_counts[entry["state"]] += 1
+        self.state_counts["total"] = len(self.entries)
         self.in_sync = not (self.pending or self.remote_only or self.content_changed)
         versions = set(m.version for m in local.migrations)
         versions.update(row.version for row in remote)
@@ -135,11 +129,11 @@ class DriftReport(object):
             parts.append("%d version(s) in the history are missing from %s: %s (fetch them with "
                          "migration_repair state=fetch, or mark them reverted)"
                          % (len(self.remote_only), self.local.path,
-                            _brief(row.version for row in self.remote_only)))
+                            brief(row.version for row in self.remote_only)))
         if self.content_changed:
             parts.append("%d applied migration(s) were edited after they were applied: %s (restore the "
                          "files, or write a new migration for the change)"
-                         % (len(self.content_changed), _brief(self._file_of(v) for v in self.content_changed)))
+                         % (len(self.content_changed), brief(self._file_of(v) for v in self.content_changed)))
         return ("migration drift: " + "; ".join(parts)) if parts else None
 
     def _file_of(self, version):
@@ -151,7 +145,7 @@ class DriftReport(object):
         return {
             "migrations_dir": local.path,
             "entries": self.entries,
-            "counts": self.counts,
+            "state_counts": self.state_counts,
             "in_sync": self.in_sync,
             "pending": [m.as_dict() for m in self.pending],
             "remote_only": [{"version": row.version, "name": row.name} for row in self.remote_only],
@@ -174,6 +168,70 @@ def classify(local, remote, history_table_exists=None):
     return DriftReport(local, list(remote), history_table_exists=history_table_exists)
 
 
+# What each state check reports when it finds something, unless the caller decides otherwise (``severities``).
+SEVERITIES = {"pending": "warn", "drift": "warn", "naming": "warn", "hazards": "warn", "duplicates": "fail"}
+_SEVERITY_CHOICES = ("ok", "warn", "fail")
+
+
+def validate_severities(severities):
+    """The default SEVERITIES updated with ``severities``; InvalidInput naming an unknown check or status."""
+    merged = dict(SEVERITIES)
+    for name, status in (severities or {}).items():
+        if name not in SEVERITIES:
+            raise InvalidInput("severities has no check %r; use %s" % (name, ", ".join(sorted(SEVERITIES))))
+        if status not in _SEVERITY_CHOICES:
+            raise InvalidInput("severities: %s must be one of %s, not %r" % (name, ", ".join(_SEVERITY_CHOICES), status))
+        merged[name] = status
+    return merged
+
+
+def state_checks(report, severities=None):
+    """The state of a database against the directory as report checks: pending, drift, naming, hazards, duplicates.
+
+    A finding gets the status ``severities`` names for its check (SEVERITIES by default); nothing found is ``ok``.
+    """
+    severity = validate_severities(severities)
+    local = report.local
+    applied = report.state_counts["applied"] + report.state_counts["content_changed"]
+    pending = [m.version for m in report.pending]
+    checks = []
+    if pending:
+        checks.append(make_check("pending", severity["pending"], "%d applied, %d pending: %s"
+                                 % (applied, len(pending), brief(pending)),
+                                 "apply them (role hotdash.supabase.apply), or roll back what should not be there",
+                                 data={"pending": pending}))
+    else:
+        checks.append(make_check("pending", "ok", "%d applied, nothing pending" % applied, data={"pending": []}))
+    drift = report.drift_message()
+    remote_only = [row.version for row in report.remote_only]
+    data = {"remote_only": remote_only, "content_changed": list(report.content_changed)}
+    if drift:
+        checks.append(make_check("drift", severity["drift"], drift,
+                                 "resolve the drift first (playbooks/resolve_drift.yml: option A fetch, B repair, "
+                                 "C baseline); put changes to applied files in a new migration", data=data))
+    else:
+        checks.append(make_check("drift", "ok", "no remote-only version, no applied file changed", data=data))
+    naming = naming_message(local)
+    if naming:
+        checks.append(make_check("naming", severity["naming"], naming,
+                                 "rename the files to the suggested 14-digit versions before they are applied anywhere",
+                                 data=dict(local.naming)))
+    else:
+        checks.append(make_check("naming", "ok", "%d of %d files have a 14-digit YYYYMMDDHHMMSS version"
+                                 % (local.naming["compliant"], local.naming["total"]), data=dict(local.naming)))
+    hazards = hazard_message(local)
+    checks.append(make_check("hazards", severity["hazards"] if hazards else "ok",
+                             hazards or "no down or rollback script among the migrations",
+                             "move down scripts to supabase/rollbacks/<version>_<name>.down.sql" if hazards else "",
+                             data={"hazards": list(local.hazards)}))
+    duplicates = local.duplicate_message(row.version for row in report.remote)
+    checks.append(make_check("duplicates", severity["duplicates"] if duplicates else "ok",
+                             duplicates or "no duplicate versions",
+                             "rename as suggested before anything is applied" if duplicates else "",
+                             data={"duplicates": dict(local.duplicates)}))
+    return checks
+
+
 def naming_message(local):
     """One line naming the non-compliant files and what to rename them to; None when all comply."""
     items = local.naming["non_compliant"]
@@ -181,7 +239,7 @@ def naming_message(local):
         return None
     renames = ["%s -> %s" % (item["file"], item["suggested"] or "<YYYYMMDDHHMMSS>_<name>.sql") for item in items]
     return ("migration naming: %d of %d files (%.1f %%) have a 14-digit YYYYMMDDHHMMSS version; rename %s"
-            % (local.naming["compliant"], local.naming["total"], local.naming["percent"], _brief(renames, 10)))
+            % (local.naming["compliant"], local.naming["total"], local.naming["percent"], brief(renames, 10)))
 
 
 def hazard_message(local):
@@ -190,9 +248,13 @@ def hazard_message(local):
     return "; ".join(item["message"] for item in local.hazards)
 
 
-def read_state(conn_or_cursor, project_dir):
-    """Load the directory, read the history in one query, classify: (LocalDirectory, rows, DriftReport)."""
-    local = load_directory(project_dir)
+def read_state(conn_or_cursor, project):
+    """Read the history in one query and classify it against the local directory.
+
+    ``project`` is a project (or migrations) directory, or a LocalDirectory already loaded. Returns
+    ``(LocalDirectory, rows, DriftReport)``; a database without the history table has applied nothing.
+    """
+    local = project if isinstance(project, LocalDirectory) else load_directory(project)
     if hasattr(conn_or_cursor, "cursor"):
         with conn_or_cursor.cursor() as cur:
             exists = history_exists(cur)

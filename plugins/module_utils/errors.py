@@ -55,3 +55,7 @@ class CliError(SupabaseError):
 
 class CheckFailed(SupabaseError):
     """A preflight/verify/monitor check failed and the caller asked to fail on it."""
+
+
+class ApprovalRefused(SupabaseError):
+    """An approval gate is closed: no valid approval, a refused answer, or a waiver where none is allowed."""

@@ -20,6 +20,7 @@ import tempfile
 from ansible_collections.hotdash.supabase.plugins.module_utils.cli import SupabaseCli, one_line
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CliError, ConnectionFailed, InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.listing import clip
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 
 # The reports the runbook's watch window cares about, plus the other read-only ones of CLI 2.122.1.
@@ -95,8 +96,7 @@ def shorten_rows(rows, secrets=()):
         row = dict(row)
         for key in ("query", "stmt"):
             if isinstance(row.get(key), str):
-                text = redact(" ".join(row[key].split()), secrets)
-                row[key] = text if len(text) <= _TEXT_LIMIT else text[:_TEXT_LIMIT - 3] + "..."
+                row[key] = clip(redact(" ".join(row[key].split()), secrets), _TEXT_LIMIT)
         out.append(row)
     return out
 

@@ -19,10 +19,11 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput, SupabaseError
+from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief
+from ansible_collections.hotdash.supabase.plugins.module_utils.process import last_line, run_process
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check, severity_status
 
 try:
@@ -158,19 +159,13 @@ def squawk_findings(paths, squawk=None, assume_in_transaction=True, pg_version=N
     if exclude_rules:
         argv += ["--exclude", ",".join(exclude_rules)]
     argv += list(paths)
-    try:
-        proc = subprocess.run(argv, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                              timeout=timeout, universal_newlines=True, cwd="/")
-    except OSError as exc:
-        raise LintToolMissing("squawk could not start (%s): %s" % (binary, exc.strerror))
-    except subprocess.TimeoutExpired:
-        raise LintError("squawk did not finish within %ss on %d file(s)" % (timeout, len(paths)))
     # squawk exits 1 when it found something; only output that is not JSON is a failure.
+    proc = run_process(argv, "squawk (%d file(s))" % len(paths), timeout=timeout, cwd="/", error=LintError,
+                       check=False, install_hint="pip install squawk-cli")
     try:
         items = json.loads(proc.stdout or "[]")
     except ValueError:
-        last = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or [""])[-1]
-        raise LintError("squawk failed (exit %d): %s" % (proc.returncode, last[:200]))
+        raise LintError("squawk failed (exit %d): %s" % (proc.rc, last_line(proc.stderr or proc.stdout, 200)))
     out = []
     for item in items:
         out.append({"file": item.get("file"), "line": (item.get("line") or 0) + 1, "rule": item.get("rule_name"),
@@ -235,11 +230,9 @@ def lint_check(result, environment):
             len(result["parse_errors"]), first["file"], first["line"], first["message"]),
             "fix the SQL (it would fail on apply); run it against a local database to see the full error", data=data)
     if result["dangerous"]:
-        shown = "; ".join("%s line %d: %s" % (f["file"], f["line"], f["rule"]) for f in result["dangerous"][:4])
-        more = len(result["dangerous"]) - 4
-        detail = "%d dangerous operation(s) in %d file(s) (%s): %s%s" % (
-            len(result["dangerous"]), len(set(f["file"] for f in result["dangerous"])), environment, shown,
-            "; and %d more" % more if more > 0 else "")
+        shown = brief(("%s line %d: %s" % (f["file"], f["line"], f["rule"]) for f in result["dangerous"]), 4, sep="; ")
+        detail = "%d dangerous operation(s) in %d file(s) (%s): %s" % (
+            len(result["dangerous"]), len(set(f["file"] for f in result["dangerous"])), environment, shown)
         return make_check("lint", result["status"], detail,
                           "rewrite the statement the safe way (see squawk's help for the rule), or after review add "
                           "'-- hotdash:lint-waive <rule> reason: <why>' to the file", data=data)

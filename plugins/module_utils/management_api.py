@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A small client for the Supabase Management API (https://api.supabase.com).
 
-Used by the backup freshness check (``list_backups``) and by the rollback role's point-in-time
+Used by the backup freshness check (``list_backups``, read by ``backup.backup_freshness``) and by the rollback role's point-in-time
 restore (``restore_pitr``, then ``wait_for_restore``: it begins, then it finishes). The access token is
 sent as a bearer token and never appears in a message, result or log: every error text goes through
 :func:`redact` with the token as a known secret. 429 and 5xx answers (and refused connections) are retried with
@@ -253,27 +253,3 @@ class ManagementApi(object):
                 raise ManagementApiError("the restore of project %s has not finished after %ss: still %s (seen: %s)"
                                          % (ref, timeout, status, trail), status=status, statuses_seen=seen)
             self._sleep(interval)
-
-
-def backup_freshness(data, now_unix):
-    """From a ``list_backups`` answer: ``(newest_unix or None, pitr_enabled, completed_count)``.
-
-    PITR counts as a backup taken now (WAL is archived continuously); otherwise the newest
-    ``COMPLETED`` backup's ``inserted_at`` or the physical backup data's latest time is used.
-    """
-    from ansible_collections.hotdash.supabase.plugins.module_utils.backup import parse_timestamp
-    pitr = bool(data.get("pitr_enabled"))
-    times = []
-    completed = 0
-    for item in data.get("backups") or []:
-        if str(item.get("status", "")).upper() != "COMPLETED":
-            continue
-        completed += 1
-        if item.get("inserted_at"):
-            times.append(parse_timestamp(item["inserted_at"]))
-    latest = (data.get("physical_backup_data") or {}).get("latest_physical_backup_date_unix")
-    if latest:
-        times.append(float(latest))
-    if pitr:
-        times.append(float(now_unix))
-    return (max(times) if times else None), pitr, completed

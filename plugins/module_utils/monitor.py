@@ -35,9 +35,18 @@ import math
 import os
 import time
 
+try:
+    import psycopg2
+    from psycopg2 import sql
+except ImportError:  # pragma: no cover - the module reports missing_required_lib('psycopg2')
+    psycopg2 = None
+    sql = None
+
 from ansible_collections.hotdash.supabase.plugins.module_utils import alert_rule
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ConnectionFailed, InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.listing import clip
+from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import first_line
 from ansible_collections.hotdash.supabase.plugins.module_utils.pooler import PoolerUnreadable
 from ansible_collections.hotdash.supabase.plugins.module_utils.probes import (
     ProbeOptions,
@@ -48,7 +57,8 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.probes import (
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 from ansible_collections.hotdash.supabase.plugins.module_utils.sql_guard import QUERY, guard_statement, mask_statement_text
-from ansible_collections.hotdash.supabase.plugins.module_utils.triggers import decide, make_trigger, make_warning
+from ansible_collections.hotdash.supabase.plugins.module_utils.triggers import (decide, make_trigger, make_warning,
+                                                                                verdict_label)
 
 P95_Z = 1.645
 DEFAULT_ERROR_RATE_QUERY = (
@@ -96,9 +106,9 @@ class Thresholds(object):
             raise InvalidInput("error_rate_warn (%s) must not exceed error_rate_rollback (%s)"
                                % (self.error_rate_warn, self.error_rate_rollback))
         if self.sustain < 0 or self.p95_budget_ms <= 0 or self.rate_window <= 0:
-            raise InvalidInput("sustain must be >= 0 seconds, rate_window > 0 seconds and p95_budget_ms > 0; got "
-                               "sustain=%s, rate_window=%s, p95_budget_ms=%s"
-                               % (self.sustain, self.rate_window, self.p95_budget_ms))
+            raise InvalidInput("sustain must be >= 0 seconds, rate_window > 0 seconds and p95_budget > 0; got "
+                               "sustain=%s, rate_window=%s, p95_budget=%s s"
+                               % (self.sustain, self.rate_window, self.p95_budget_ms / 1000.0))
 
     def as_dict(self):
         return dict(error_rate_warn=self.error_rate_warn, error_rate_rollback=self.error_rate_rollback,
@@ -399,16 +409,12 @@ def _degraded(samples, prefix):
 def clean_query_text(text, secrets=()):
     """Statement text fit for an artifact: hidden whole when it mentions a password or secret
     (sql_guard.mask_statement_text), DSNs and known secrets redacted, one line, bounded."""
-    text = mask_statement_text(text or "")
-    text = redact(" ".join(text.split()), secrets)
-    return text if len(text) <= QUERY_TEXT_LIMIT else text[:QUERY_TEXT_LIMIT - 3] + "..."
+    return clip(redact(" ".join(mask_statement_text(text or "").split()), secrets), QUERY_TEXT_LIMIT)
 
 
 def sqlstate_reason(exc):
     """(degrade, reason): whether a database error means "source missing" and its first line."""
-    code = getattr(exc, "pgcode", None)
-    line = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
-    return code in _DEGRADE_SQLSTATES, line
+    return getattr(exc, "pgcode", None) in _DEGRADE_SQLSTATES, first_line(exc)
 
 
 # ---------------------------------------------------------------- sampling (needs a database)
@@ -451,7 +457,6 @@ class Sampler(object):
 
     @contextlib.contextmanager
     def _transaction(self):
-        from psycopg2 import sql
         cur = self.conn.cursor()
         try:
             cur.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(
@@ -491,7 +496,6 @@ class Sampler(object):
 
     def _user_query(self, option, query, since, until, warnings, missing):
         """Rows of a user's query over ``(since, until]``; None (and a warning) when its source is missing."""
-        import psycopg2
         try:
             with self._transaction() as cur:
                 cur.execute(query, {"since": since, "until": until})
@@ -521,7 +525,6 @@ class Sampler(object):
         return {"errors": errors, "total": total, "rate": error_rate(errors, total)}
 
     def _database_connections(self, warnings):
-        import psycopg2
         try:
             with self._transaction() as cur:
                 cur.execute(
@@ -539,8 +542,6 @@ class Sampler(object):
 
     def _statement_snapshot(self, warnings):
         """``{userid:queryid: {calls, total_ms, sumsq, query}}`` of this database, or None when unreadable."""
-        import psycopg2
-        from psycopg2 import sql
         if self.statements_source is None:
             return None
         schema, total_col, stddev_col = self.statements_source
@@ -760,7 +761,6 @@ def _cell(text):
 
 def summary_markdown(title, outcome, options, chart_file=None):
     """The watch in Markdown: verdict, trigger, criteria, probes, pool, errors per minute, statements, tables."""
-    from ansible_collections.hotdash.supabase.plugins.module_utils.triggers import verdict_label
     samples = outcome["samples"]
     verdict = outcome["judgement"]
     t = options.thresholds

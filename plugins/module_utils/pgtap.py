@@ -24,12 +24,9 @@ except ImportError:  # pragma: no cover
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
-from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import (
-    missing_relation,
-    missing_table_check,
-    pg_error_line,
-    show,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.check_session import missing_table_check
+from ansible_collections.hotdash.supabase.plugins.module_utils.expectations import show
+from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import error_line, missing_relation
 from ansible_collections.hotdash.supabase.plugins.module_utils.statements import split_statements
 
 _TX_CONTROL = re.compile(r"^(begin|start\s+transaction|commit|end|abort|rollback)"
@@ -150,7 +147,7 @@ def run_test_file(session, path, read_only=None, name=None):
             return missing_table_check(name, [relation], session.on_missing_table, duration)
         first_line = " ".join(statements[index - 1].split())
         return make_check(name, "fail", "statement %d (%s) failed: %s" % (index, show(first_line, 70),
-                                                                          pg_error_line(exc)),
+                                                                          error_line(exc)),
                           "run the file by hand with psql -f to see the context; any error fails the test",
                           duration_ms=duration, data={"statement": index, "read_only": read_only})
     del conn.notices[:]

@@ -110,7 +110,7 @@ def _seconds(value, name, maximum=None, allow_zero=False):
 
 
 def _windows(value):
-    from ansible_collections.hotdash.supabase.plugins.module_utils.window import parse_window
+    from ansible_collections.hotdash.supabase.plugins.module_utils.maintenance_window import parse_window
     if value is None:
         return []
     if not isinstance(value, list):

@@ -208,8 +208,8 @@ def _signature_problem(row, facts, verify):
 
 
 def _window_problem(policy, now, approval):
-    from ansible_collections.hotdash.supabase.plugins.module_utils import window
-    status, detail, remedy, data = window.evaluate(policy["windows"], now)
+    from ansible_collections.hotdash.supabase.plugins.module_utils import maintenance_window
+    status, detail, remedy, data = maintenance_window.evaluate(policy["windows"], now)
     del remedy, data
     if status == "ok":
         return None
@@ -524,7 +524,7 @@ def promotion_check(staging_settings, migrations):
     def problem(source):
         from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
         from ansible_collections.hotdash.supabase.plugins.module_utils.history import read_history
-        from ansible_collections.hotdash.supabase.plugins.module_utils.promotion import promotion_gate
+        from ansible_collections.hotdash.supabase.plugins.module_utils.readiness import promotion_gate
         if staging_settings is None:
             return "the policy requires staging first and this run gave no staging connection (promotion_db_url)"
         try:

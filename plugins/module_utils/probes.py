@@ -15,7 +15,7 @@ How a call runs, so that a probe can never change the database and never hangs t
   the pooler the application uses;
 - each call is its own ``BEGIN READ ONLY`` transaction, rolled back, with transaction-level settings only
   (nothing leaks to a pooled server connection): ``statement_timeout``, then the request context of
-  ``sql_checks.apply_request_context`` (GUCs, ``request.jwt.claims``, ``SET LOCAL ROLE`` to the application
+  ``check_session.apply_request_context`` (GUCs, ``request.jwt.claims``, ``SET LOCAL ROLE`` to the application
   role, ``authenticated`` by default);
 - a client-side timer cancels a call still running after ``timeout`` seconds (also one queued in a pooler,
   which ``statement_timeout`` does not cover); such a call counts as a timeout and its latency (at least the
@@ -46,11 +46,9 @@ except ImportError:  # pragma: no cover - the module reports missing_required_li
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ConnectionFailed, InvalidInput
-from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import (
-    apply_request_context,
-    normalize_rpc,
-    pg_error_line,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.check_session import apply_request_context
+from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import error_line
+from ansible_collections.hotdash.supabase.plugins.module_utils.rpc import normalize_rpc
 
 PERCENTILES = (50, 95, 99)
 DEFAULT_ROLE = "authenticated"
@@ -110,31 +108,32 @@ def summarize_calls(calls):
 
 # ---------------------------------------------------------------- probe definitions
 
-def parse_probes(specs, guard, default_budget_ms=500.0):
+def parse_probes(specs, guard, default_budget=0.5):
     """Probes from the module option ``probes``; InvalidInput names the bad entry.
 
     An entry is an RPC function in the same form as the verify role's ``rpc_check`` functions (a name, or a dict
     with ``name``, ``function``, ``args`` (values, or ``{sql: ...}`` expressions), ``role``, ``claims``,
-    ``settings``, ``budget_ms``), so one list can serve both; or a dict with ``name`` and ``query``.
+    ``settings``, ``budget`` in seconds), so one list can serve both; or a dict with ``name`` and ``query``.
     ``guard(query, label)`` returns the one statement to send (it raises InvalidInput to refuse a query): a probe
     only reads.
-    Returns dicts ``{name, kind, call, query, params, role, claims, settings, budget_ms}``.
+    Returns dicts ``{name, kind, call, query, params, role, claims, settings, budget_ms}`` (the budget in ms, as
+    results report it).
     """
     probes = []
     for index, spec in enumerate(specs or []):
         where = "probes[%d]" % index
         if isinstance(spec, dict) and "query" in spec:
-            unknown = sorted(set(spec) - {"name", "query", "role", "claims", "settings", "budget_ms"})
+            unknown = sorted(set(spec) - {"name", "query", "role", "claims", "settings", "budget"})
             if unknown:
                 raise InvalidInput("%s has unknown key(s) %s; a query probe takes name, query, role, claims, settings "
-                                   "and budget_ms" % (where, ", ".join(unknown)))
+                                   "and budget (seconds)" % (where, ", ".join(unknown)))
             query = guard(spec["query"], "probe %r" % str(spec.get("name") or where))
-            budget = spec.get("budget_ms", default_budget_ms)
+            budget = spec.get("budget", default_budget)
             probe = {"name": str(spec.get("name") or "query %d" % (index + 1)), "kind": "query", "call": query,
                      "query": query, "params": None, "role": spec.get("role"), "claims": spec.get("claims"),
-                     "settings": spec.get("settings") or {}, "budget_ms": None if budget is None else float(budget)}
+                     "settings": spec.get("settings") or {}, "budget_ms": None if budget is None else float(budget) * 1000.0}
         elif isinstance(spec, (dict, str)):
-            rpc = normalize_rpc(spec, default_budget_ms=default_budget_ms)
+            rpc = normalize_rpc(spec, default_budget=default_budget)
             probe = {"name": rpc["name"], "kind": "rpc", "call": "%s(%s)" % (rpc["function"], _describe_args(spec)),
                      "query": rpc["query"], "params": rpc["params"], "role": rpc["role"], "claims": rpc["claims"],
                      "settings": rpc["settings"], "budget_ms": rpc["budget_ms"]}
@@ -171,7 +170,7 @@ class ProbeOptions(object):
 
 
 def _first_line(exc, secrets):
-    text = pg_error_line(exc) if isinstance(exc, psycopg2.Error) else str(exc)
+    text = error_line(exc) if isinstance(exc, psycopg2.Error) else str(exc)
     text = redact(text, secrets)
     return text if len(text) <= ERROR_TEXT_LIMIT else text[:ERROR_TEXT_LIMIT - 3] + "..."
 

@@ -23,7 +23,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
 import time
 
 try:
@@ -32,6 +31,7 @@ except ImportError:  # pragma: no cover - the module reports missing_required_li
     sql = None
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import iso_precise
 
 SETTING = "default_transaction_read_only"
 SINCE_SETTING = "hotdash.read_only_since"
@@ -82,17 +82,10 @@ def plan_statements(dbname, state, since=None):
             sql.SQL("ALTER DATABASE {} RESET {}").format(name, sql.SQL(SINCE_SETTING))]
 
 
-def utc_iso(moment=None):
-    moment = moment or datetime.datetime.now(datetime.timezone.utc)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(datetime.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def server_now(cur):
     """The server's clock now (not the transaction's start), as the ISO text stored in ``hotdash.read_only_since``."""
     cur.execute("SELECT clock_timestamp()")
-    return utc_iso(cur.fetchone()[0])
+    return iso_precise(cur.fetchone()[0])
 
 
 def writer_sessions(cur, dbname, since=None):

@@ -17,29 +17,28 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
 import io
 import os
 import re
-import subprocess
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.apply import (
+from ansible_collections.hotdash.supabase.plugins.module_utils.apply_lock import (
     acquire_apply_lock,
     refuse_transaction_pooler,
     release_apply_lock,
 )
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, redact
-from ansible_collections.hotdash.supabase.plugins.module_utils.drift import classify
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, transaction
+from ansible_collections.hotdash.supabase.plugins.module_utils.drift import read_state
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput, SupabaseError
 from ansible_collections.hotdash.supabase.plugins.module_utils.history import (
     HISTORY_QUALIFIED,
     delete_history,
     ensure_history_table,
-    read_history,
     upsert_history,
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import load_directory
+from ansible_collections.hotdash.supabase.plugins.module_utils.process import run_process
 from ansible_collections.hotdash.supabase.plugins.module_utils.statements import split_statements
+from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import utc_now
 
 STATES = ("applied", "reverted", "fetch", "baseline")
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9_]+")
@@ -94,18 +93,10 @@ def dump_schema(settings, schemas, pg_dump="pg_dump", timeout=600):
     for schema in schemas:
         argv += ["--schema", schema]
     argv += settings.libpq_args()
-    env = settings.child_env(dict(os.environ))
-    try:
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              env=env, timeout=timeout, check=False)
-    except OSError as exc:
-        raise RepairError("cannot run %s for the baseline: %s; install the PostgreSQL client" % (pg_dump, exc.strerror))
-    except subprocess.TimeoutExpired:
-        raise RepairError("pg_dump did not finish within %d s" % timeout)
-    if proc.returncode != 0:
-        message = " ".join(proc.stderr.decode("utf-8", "replace").split())
-        raise RepairError("pg_dump of %s failed: %s" % (settings.describe(), redact(message, settings.secrets())[:400]))
-    return proc.stdout.decode("utf-8")
+    outcome = run_process(argv, "pg_dump of %s for the baseline" % settings.describe(), timeout=timeout,
+                          env=settings.child_env(dict(os.environ)), secrets=settings.secrets(), error=RepairError,
+                          install_hint="install the PostgreSQL client")
+    return outcome.stdout
 
 
 class RepairRequest(object):
@@ -143,19 +134,17 @@ def run_repair(settings, project_dir, request, check_mode=False, diff=False):
     diffs = []
     try:
         conn.autocommit = True
-        with conn.cursor() as cur:
-            remote = read_history(cur)
+        remote, report = read_state(conn, local)[1:]
         if request.state == "fetch":
-            _fetch(local, remote, result, diffs, check_mode)
+            _fetch(local, report, result, diffs, check_mode)
         else:
             if not check_mode:
                 acquire_apply_lock(conn, request.apply_lock_wait)
-                with conn.cursor() as cur:  # re-read under the lock
-                    remote = read_history(cur)
+                remote, report = read_state(conn, local)[1:]  # re-read under the lock
             if request.state in ("applied", "reverted"):
-                _status(conn, local, remote, request, result, diffs, check_mode)
+                _status(conn, local, remote, report, request, result, diffs, check_mode)
             else:
-                _baseline(conn, settings, local, remote, request, result, diffs, check_mode)
+                _baseline(conn, settings, local, remote, report, request, result, diffs, check_mode)
         if diff:
             result["diff"] = diffs
         result["summary"] = "%s: %d change(s)%s" % (request.state, sum(1 for a in result["actions"]
@@ -178,27 +167,20 @@ def _history_change(conn, result, changes, check_mode):
             result["queries"].append("DELETE FROM %s WHERE version = '%s'" % (HISTORY_QUALIFIED, version))
     if check_mode or not changes:
         return
-    conn.autocommit = False
-    try:
-        with conn.cursor() as cur:
-            if any(kind == "upsert" for kind, _v, _n, _s in changes):
-                ensure_history_table(cur)
-            for kind, version, name, statements in changes:
-                if kind == "upsert":
-                    upsert_history(cur, version, name, statements)
-                else:
-                    delete_history(cur, version)
-        conn.commit()
-    except Exception:
-        conn.rollback()
-        raise
+    with transaction(conn) as cur:
+        if any(kind == "upsert" for kind, _v, _n, _s in changes):
+            ensure_history_table(cur)
+        for kind, version, name, statements in changes:
+            if kind == "upsert":
+                upsert_history(cur, version, name, statements)
+            else:
+                delete_history(cur, version)
 
 
-def _status(conn, local, remote, request, result, diffs, check_mode):
+def _status(conn, local, remote, report, request, result, diffs, check_mode):
     by_version = dict((row.version, row) for row in remote)
     versions = list(request.versions)
     if request.remote_only:
-        report = classify(local, remote)
         versions += [row.version for row in report.remote_only if row.version not in versions]
     changes = []
     if request.state == "applied":
@@ -236,8 +218,7 @@ def _status(conn, local, remote, request, result, diffs, check_mode):
     result["changed"] = bool(changes)
 
 
-def _fetch(local, remote, result, diffs, check_mode):
-    report = classify(local, remote)
+def _fetch(local, report, result, diffs, check_mode):
     planned = []
     for row in report.remote_only:
         if row.statements is None:
@@ -262,8 +243,8 @@ def _fetch(local, remote, result, diffs, check_mode):
     result["changed"] = bool(planned)
 
 
-def _baseline(conn, settings, local, remote, request, result, diffs, check_mode):
-    version = request.baseline_version or datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d%H%M%S")
+def _baseline(conn, settings, local, remote, report, request, result, diffs, check_mode):
+    version = request.baseline_version or utc_now().strftime("%Y%m%d%H%M%S")
     if version in local.by_version:
         raise InvalidInput("baseline_version %s is already the version of %s" % (version, local.by_version[version].filename))
     if version in set(row.version for row in remote):
@@ -278,7 +259,7 @@ def _baseline(conn, settings, local, remote, request, result, diffs, check_mode)
     changes = [("upsert", version, request.baseline_name, statements)]
     result["actions"].append(dict(version=version, name=request.baseline_name, action="written", file=filename))
     if request.revert_remote_only:
-        for row in classify(local, remote).remote_only:
+        for row in report.remote_only:
             if row.version < version:
                 changes.append(("delete", row.version, row.name, None))
                 result["actions"].append(dict(version=row.version, name=row.name, action="deleted"))

@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import datetime
 import json
 import os
 import tempfile
@@ -27,26 +26,19 @@ from xml.sax.saxutils import escape, quoteattr
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CheckFailed, InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import utc_now
 
 STATUSES = ("ok", "warn", "fail", "waived", "skipped")
 FORMATS = ("json", "markdown", "junit")
 _ICON = {"ok": "PASS", "warn": "WARN", "fail": "FAIL", "waived": "WAIVED", "skipped": "SKIP"}
 # Options shared by the modules that return checks; documented once in the hotdash.supabase.checks doc fragment.
+# statement_timeout is in seconds, like every timeout of the collection.
 _CHECK_OPTIONS = {
     "fail_on_failed": dict(type="bool", default=False),
-    "statement_timeout_ms": dict(type="int", default=30000),
+    "statement_timeout": dict(type="float", default=30.0),
     "on_missing_table": dict(type="str", default="skip", choices=["skip", "fail"]),
     "waivers": dict(type="dict", default={}),
 }
-
-
-def utc_now():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def utc_stamp(moment=None):
-    """``20251019T094600Z``: sortable, safe in file names."""
-    return (moment or utc_now()).strftime("%Y%m%dT%H%M%SZ")
 
 
 # -- building checks ------------------------------------------------------------------------------------------------
@@ -98,25 +90,48 @@ def checks_passed(checks):
     return not any(c["status"] == "fail" for c in checks)
 
 
-def module_result(checks, fail_on_failed=False, what="checks", **extra):
-    """The result a check module returns: ``checks``, ``passed``, ``counts``; CheckFailed when asked to fail."""
+def count_statuses(checks):
+    """``{status: number of checks}`` for the statuses that occur."""
     counts = {}
     for check in checks:
         counts[check["status"]] = counts.get(check["status"], 0) + 1
-    result = dict(extra, changed=False, checks=checks, passed=checks_passed(checks), counts=counts)
+    return counts
+
+
+def module_result(checks, fail_on_failed=False, what="checks", waivers=None, **extra):
+    """The result every check module returns: ``checks`` (waivers applied), ``passed``, ``counts``.
+
+    With ``fail_on_failed`` a failed check raises CheckFailed, the result attached: ``<what> failed:
+    <check>: <detail> | ...``, or only the details when ``what`` is None (checks whose details are sentences).
+    """
+    if waivers:
+        checks = apply_waivers(checks, waivers)
+    result = dict(extra, checks=checks, passed=checks_passed(checks), counts=count_statuses(checks))
+    result.setdefault("changed", False)
     if fail_on_failed and not result["passed"]:
-        failed = ["%s: %s" % (c["name"], c["detail"]) for c in checks if c["status"] == "fail"]
-        raise CheckFailed("%s failed: %s" % (what, " | ".join(" ".join(f.split()) for f in failed)), **result)
+        failed = [c for c in checks if c["status"] == "fail"]
+        if what is None:
+            message = "; ".join(" ".join(c["detail"].split()) for c in failed)
+        else:
+            message = "%s failed: %s" % (what, " | ".join(" ".join(("%s: %s" % (c["name"], c["detail"])).split())
+                                                          for c in failed))
+        raise CheckFailed(message, **result)
     return result
 
 
-def check_argument_spec(*names):
-    """Argument spec of the shared check options ``names`` (``fail_on_failed``, ``statement_timeout_ms``,
-    ``on_missing_table``, ``waivers``), as the ``hotdash.supabase.checks`` doc fragment documents them."""
-    unknown = [n for n in names if n not in _CHECK_OPTIONS]
+def check_argument_spec(*names, **defaults):
+    """Argument spec of the shared check options ``names`` (``fail_on_failed``, ``statement_timeout``,
+    ``on_missing_table``, ``waivers``), as the ``hotdash.supabase.checks`` doc fragment documents them.
+
+    ``defaults`` overrides an option's default (``fail_on_failed=True``); the module documents that override.
+    """
+    unknown = [n for n in list(names) + list(defaults) if n not in _CHECK_OPTIONS]
     if unknown:
         raise ValueError("no shared check option %s" % ", ".join(unknown))
-    return dict((name, copy.deepcopy(_CHECK_OPTIONS[name])) for name in names)
+    spec = dict((name, copy.deepcopy(_CHECK_OPTIONS[name])) for name in names)
+    for name, value in defaults.items():
+        spec[name]["default"] = value
+    return spec
 
 
 # -- reports --------------------------------------------------------------------------------------------------------

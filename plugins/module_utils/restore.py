@@ -32,6 +32,8 @@ except ImportError:  # pragma: no cover - the module reports missing_required_li
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput, SupabaseError
+from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief
+from ansible_collections.hotdash.supabase.plugins.module_utils.process import start_process, stderr_lines
 from ansible_collections.hotdash.supabase.plugins.module_utils.history import HISTORY_QUALIFIED, HISTORY_SCHEMA
 
 _COPY_RE = re.compile(r'^COPY ("?[^".\s]+"?|"[^"]+")\.("?[^".\s(]+"?|"[^"]+") \(.*\) FROM stdin;$')
@@ -67,6 +69,9 @@ def parse_copy_stream(lines):
     return counts, sorted(versions)
 
 
+_INSTALL = "install the PostgreSQL client tools or set pg_bin_dir"
+
+
 def _tool(bin_dir, name):
     return os.path.join(bin_dir, name) if bin_dir else name
 
@@ -87,22 +92,16 @@ def dump_contents(path, schemas, bin_dir=None, timeout=3600):
         argv += ["-n", schema]
     argv.append(path)
     with tempfile.TemporaryFile() as err:
-        try:
-            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
-                                    universal_newlines=True)
-        except OSError as exc:
-            raise RestoreError("pg_restore could not start (%s): install the PostgreSQL client tools or set "
-                               "pg_bin_dir" % exc.strerror)
+        proc = start_process(argv, "pg_restore", RestoreError, _INSTALL, stdout=subprocess.PIPE, stderr=err,
+                             stdin=subprocess.DEVNULL, universal_newlines=True)
         try:
             counts, versions = parse_copy_stream(proc.stdout)
         finally:
             proc.stdout.close()
             rc = proc.wait(timeout=timeout)
         if rc != 0:
-            err.seek(0)
-            lines = [x for x in err.read().decode("utf-8", "replace").splitlines() if x.strip()]
             raise RestoreError("pg_restore cannot read %s (exit %d): %s; is it a pg_dump -Fc file?"
-                               % (path, rc, lines[-1] if lines else "no message"))
+                               % (path, rc, (stderr_lines(err) or ["no message"])[-1]))
     return counts, versions
 
 
@@ -158,8 +157,7 @@ def drop_statements(objects):
 
 
 def describe_objects(objects, limit=8):
-    names = ["%s %s.%s" % (o["kind"].lower(), o["schema"], o["name"]) for o in objects]
-    return ", ".join(names[:limit]) + (" (+%d more)" % (len(names) - limit) if len(names) > limit else "")
+    return brief(("%s %s.%s" % (o["kind"].lower(), o["schema"], o["name"]) for o in objects), limit)
 
 
 # -- the restore ------------------------------------------------------------------------------------------------
@@ -185,20 +183,15 @@ def restore_dump(settings, path, schemas, drop_sql, log=None, bin_dir=None, time
         log.write("restoring %s into %s (schemas %s and %s) in one transaction"
                   % (path, settings.describe(), ", ".join(schemas), HISTORY_SCHEMA))
     with tempfile.TemporaryFile() as restore_err, tempfile.TemporaryFile() as psql_err:
+        producer = start_process(restore_argv, "pg_restore", RestoreError, _INSTALL, stdout=subprocess.PIPE,
+                                 stderr=restore_err, stdin=subprocess.DEVNULL)
         try:
-            producer = subprocess.Popen(restore_argv, stdout=subprocess.PIPE, stderr=restore_err,
-                                        stdin=subprocess.DEVNULL)
-        except OSError as exc:
-            raise RestoreError("pg_restore could not start (%s): install the PostgreSQL client tools or set "
-                               "pg_bin_dir" % exc.strerror)
-        try:
-            consumer = subprocess.Popen(psql_argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                        stderr=psql_err, env=env)
-        except OSError as exc:
+            consumer = start_process(psql_argv, "psql", RestoreError, _INSTALL, stdin=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, stderr=psql_err, env=env)
+        except RestoreError:
             producer.kill()
             producer.wait()
-            raise RestoreError("psql could not start (%s): install the PostgreSQL client tools or set pg_bin_dir"
-                               % exc.strerror)
+            raise
         try:
             for statement in drop_sql:
                 consumer.stdin.write((statement + ";\n").encode("utf-8"))
@@ -215,13 +208,10 @@ def restore_dump(settings, path, schemas, drop_sql, log=None, bin_dir=None, time
         producer_rc = producer.wait(timeout=timeout)
         consumer_rc = consumer.wait(timeout=timeout)
         if producer_rc != 0:
-            restore_err.seek(0)
-            lines = [x for x in restore_err.read().decode("utf-8", "replace").splitlines() if x.strip()]
             raise RestoreError("pg_restore cannot read %s (exit %d): %s; nothing was restored"
-                               % (path, producer_rc, lines[-1] if lines else "no message"))
+                               % (path, producer_rc, (stderr_lines(restore_err) or ["no message"])[-1]))
         if consumer_rc != 0:
-            psql_err.seek(0)
-            lines = [x for x in psql_err.read().decode("utf-8", "replace").splitlines() if x.strip()]
+            lines = stderr_lines(psql_err)
             errors = [x for x in lines if "ERROR" in x] or lines
             raise RestoreError("restore of %s into %s failed and was rolled back: %s"
                                % (path, settings.describe(), redact(errors[0] if errors else "psql exited %d"

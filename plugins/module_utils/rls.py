@@ -20,17 +20,16 @@ try:
 except ImportError:  # pragma: no cover
     sql = None
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
-from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import (
+from ansible_collections.hotdash.supabase.plugins.module_utils.check_session import (
     SEVERITIES,
-    evaluate,
-    parse_expectation,
-    pg_error_line,
-    relation_identifier,
     single_statement,
     validate_choice,
 )
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.expectations import evaluate, parse_expectation
+from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import error_line
+from ansible_collections.hotdash.supabase.plugins.module_utils.relations import identifier
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 
 _SCENARIO_REMEDY = "a policy shows this role rows it must not see (or hides rows it must see); review the table's policies"
 _TABLES_SQL = """
@@ -60,42 +59,43 @@ def allowed(entry, patterns):
     return False
 
 
+def _split_allowed(entries, patterns):
+    """``(not allowed, allowed)`` names ``schema.table`` of ``entries`` against the allow-list ``patterns``."""
+    names = [("%s.%s" % (t["schema"], t["table"]), allowed(t, patterns)) for t in entries]
+    return [n for n, ok in names if not ok], [n for n, ok in names if ok]
+
+
+def _allow_list_check(name, bad, fine, status, problem, remedy, ok_detail, allowed_note, data):
+    """A coverage check: ``status`` naming the tables not allow-listed, else ok noting the allow-listed ones."""
+    if bad:
+        return make_check(name, status, problem % ", ".join(bad), remedy, data=data)
+    note = "; %s: %s" % (allowed_note, ", ".join(fine)) if fine else ""
+    return make_check(name, "ok", ok_detail + note, data=data)
+
+
 def coverage_checks(tables, schemas, allow_without_rls=(), allow_without_policy=(), without_policy_status="warn"):
     """Two checks per schema: RLS enabled on every table, and every RLS table has a policy."""
     validate_choice(without_policy_status, SEVERITIES, "without_policy_status")
     checks = []
     for schema in schemas:
         mine = [t for t in tables if t["schema"] == schema]
-        off = [t for t in mine if not t["rls"]]
-        off_bad = ["%s.%s" % (t["schema"], t["table"]) for t in off if not allowed(t, allow_without_rls)]
-        off_ok = ["%s.%s" % (t["schema"], t["table"]) for t in off if allowed(t, allow_without_rls)]
+        off_bad, off_ok = _split_allowed([t for t in mine if not t["rls"]], allow_without_rls)
         data = {"tables": len(mine), "rls_disabled": off_bad, "allowed_without_rls": off_ok}
         if not mine:
             checks.append(make_check("rls enabled: %s" % schema, "ok", "no tables in schema %s" % schema, data=data))
-        elif off_bad:
-            checks.append(make_check(
-                "rls enabled: %s" % schema, "fail",
-                "RLS disabled on %s" % ", ".join(off_bad),
+        else:
+            checks.append(_allow_list_check(
+                "rls enabled: %s" % schema, off_bad, off_ok, "fail", "RLS disabled on %s",
                 "ALTER TABLE ... ENABLE ROW LEVEL SECURITY and add policies, or allow-list the table "
-                "(supabase_verify_rls_allow_without_rls) if it is meant to be public", data=data))
-        else:
-            note = "; allowed without RLS: %s" % ", ".join(off_ok) if off_ok else ""
-            checks.append(make_check("rls enabled: %s" % schema, "ok",
-                                     "%d table(s), RLS enabled on all%s" % (len(mine), note), data=data))
-        no_policy = [t for t in mine if t["rls"] and t["policies"] == 0]
-        bad = ["%s.%s" % (t["schema"], t["table"]) for t in no_policy if not allowed(t, allow_without_policy)]
-        fine = ["%s.%s" % (t["schema"], t["table"]) for t in no_policy if allowed(t, allow_without_policy)]
-        data = {"without_policy": bad, "allowed_without_policy": fine}
-        if bad:
-            checks.append(make_check(
-                "rls policies: %s" % schema, without_policy_status,
-                "RLS enabled but no policy on %s (only roles that bypass RLS can use them)" % ", ".join(bad),
-                "add a policy, or allow-list the table (supabase_verify_rls_allow_without_policy) if only "
-                "service_role may use it", data=data))
-        else:
-            note = "; service-role-only by design: %s" % ", ".join(fine) if fine else ""
-            checks.append(make_check("rls policies: %s" % schema, "ok",
-                                     "every RLS table has a policy%s" % note, data=data))
+                "(supabase_verify_rls_allow_without_rls) if it is meant to be public",
+                "%d table(s), RLS enabled on all" % len(mine), "allowed without RLS", data))
+        bad, fine = _split_allowed([t for t in mine if t["rls"] and t["policies"] == 0], allow_without_policy)
+        checks.append(_allow_list_check(
+            "rls policies: %s" % schema, bad, fine, without_policy_status,
+            "RLS enabled but no policy on %s (only roles that bypass RLS can use them)",
+            "add a policy, or allow-list the table (supabase_verify_rls_allow_without_policy) if only "
+            "service_role may use it", "every RLS table has a policy", "service-role-only by design",
+            {"without_policy": bad, "allowed_without_policy": fine}))
     return checks
 
 
@@ -123,7 +123,7 @@ def normalize_scenario(scenario):
            "severity": validate_choice(scenario.get("severity") or "fail", SEVERITIES, "scenario %r severity" % name),
            "remedy": scenario.get("remedy") or _SCENARIO_REMEDY}
     if scenario.get("table"):
-        out["query"] = sql.SQL("SELECT count(*) AS rows FROM {}").format(relation_identifier(scenario["table"]))
+        out["query"] = sql.SQL("SELECT count(*) AS rows FROM {}").format(identifier(scenario["table"]))
         out["counts_rows"] = True
         if scenario["table"] not in tables:
             out["tables"].append(scenario["table"])
@@ -170,7 +170,7 @@ def run_scenario(session, scenario):
 
     def on_error(exc, duration_ms):
         expected = scenario["expect_error"]
-        line = pg_error_line(exc)
+        line = error_line(exc)
         if expected is not None and (str(expected).lower() in line.lower() or expected == getattr(exc, "pgcode", None)):
             return make_check(name, "ok", "%s: refused as expected: %s" % (_who(scenario), line),
                               duration_ms=duration_ms)

@@ -4,7 +4,8 @@
 """One directory per run, and the ``index.md`` that links everything in it.
 
 The runbook tees each apply into ``artifacts/data/<environment>_migration_apply_<timestamp>.log``; the
-collection keeps that idea with one directory per run, ``artifacts/data/<environment>_<UTC ts>/``,
+collection keeps that idea with one directory per run, ``artifacts/data/<label>_<UTC ts>/`` (the label is the
+environment of an apply, or what the run does: ``status``, ``rollback``, ``drift``),
 holding per-host reports (``<host>/<phase>.{json,md,junit.xml}``), logs, charts and ``approvals.jsonl``.
 ``index.md`` lists every file by host and phase with relative links, so a reviewer (or an AWX
 artifact viewer) starts from one page.
@@ -13,12 +14,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
 import os
 import re
 import tempfile
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import stamp
 
 INDEX_NAME = "index.md"
 RUN_LEVEL = "(run)"
@@ -28,20 +29,14 @@ _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _KNOWN_SUFFIXES = (".junit.xml", ".json", ".md", ".log", ".png", ".svg", ".jsonl", ".txt", ".sql", ".csv", ".xml")
 
 
-def utc_stamp(moment=None):
-    moment = moment or datetime.datetime.now(datetime.timezone.utc)
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+def make_run_id(label, moment=None):
+    """``production_20251019T094600Z``: the label first (sorts per environment or playbook), then UTC time."""
+    if not label or not _SAFE.match(str(label)):
+        raise InvalidInput("label %r cannot name a run directory; use letters, digits, '-', '_' or '.'" % (label,))
+    return "%s_%s" % (label, stamp(moment))
 
 
-def make_run_id(environment, moment=None):
-    """``production_20251019T094600Z``: environment first (sorts per environment), then UTC time."""
-    if not environment or not _SAFE.match(str(environment)):
-        raise InvalidInput("environment %r cannot name a run directory; use letters, digits, '-', '_' or '.'"
-                           % (environment,))
-    return "%s_%s" % (environment, utc_stamp(moment))
-
-
-def create_run_dir(base_dir, environment, run_id=None, moment=None):
+def create_run_dir(base_dir, label, run_id=None, moment=None):
     """Create ``<base_dir>/<run_id>``; return ``(run_id, path, created)``.
 
     With ``run_id`` given the directory is reused (AWX workflows pass one id to several jobs). Without it
@@ -54,7 +49,7 @@ def create_run_dir(base_dir, environment, run_id=None, moment=None):
         existed = os.path.isdir(path)
         _makedirs(path)
         return run_id, path, not existed
-    base_id = make_run_id(environment, moment)
+    base_id = make_run_id(label, moment)
     _makedirs(base_dir)
     for attempt in range(1, 1000):
         candidate = base_id if attempt == 1 else "%s_%d" % (base_id, attempt)
@@ -69,9 +64,9 @@ def create_run_dir(base_dir, environment, run_id=None, moment=None):
     raise InvalidInput("cannot find a free run directory name under %s for %s" % (base_dir, base_id))
 
 
-def planned_run_dir(base_dir, environment, run_id=None, moment=None):
+def planned_run_dir(base_dir, label, run_id=None, moment=None):
     """What :func:`create_run_dir` would create (check mode)."""
-    run_id = run_id or make_run_id(environment, moment)
+    run_id = run_id or make_run_id(label, moment)
     path = os.path.join(base_dir, run_id)
     return run_id, path, not os.path.isdir(path)
 

@@ -31,7 +31,7 @@ import shutil
 import tempfile
 import time
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.apply import refuse_transaction_pooler
+from ansible_collections.hotdash.supabase.plugins.module_utils.apply_lock import refuse_transaction_pooler
 from ansible_collections.hotdash.supabase.plugins.module_utils.drift import classify
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import load_directory

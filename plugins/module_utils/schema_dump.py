@@ -30,7 +30,7 @@ try:
 except ImportError:  # pragma: no cover - modules report missing_required_lib
     psycopg2 = None
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.apply import _pg_error_line
+from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import error_line
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import SupabaseError
 from ansible_collections.hotdash.supabase.plugins.module_utils.statements import split_statements
@@ -215,7 +215,7 @@ def restore_entries(conn, preamble, entries):
                 cur.execute(entry.sql)
             except psycopg2.Error as exc:
                 failed.append({"object": entry.label(), "type": entry.type, "schema": entry.scope,
-                               "error": _pg_error_line(exc)})
+                               "error": error_line(exc)})
     return failed
 
 

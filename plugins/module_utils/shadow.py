@@ -40,15 +40,10 @@ except ImportError:  # pragma: no cover - modules report missing_required_lib
     sql = None
 
 from ansible_collections.hotdash.supabase.plugins.module_utils import pg_cluster
-from ansible_collections.hotdash.supabase.plugins.module_utils.apply import (
-    PlannedMigration,
-    _snippet,
-    apply_one,
-    find_non_transactional,
-    plan_apply,
-    refuse_transaction_pooler,
-    segments_for,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.apply import PlannedMigration, plan_apply
+from ansible_collections.hotdash.supabase.plugins.module_utils.apply_lock import refuse_transaction_pooler
+from ansible_collections.hotdash.supabase.plugins.module_utils.apply_native import apply_one, statement_snippet
+from ansible_collections.hotdash.supabase.plugins.module_utils.non_transactional import find_non_transactional, segments_for
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import (
     ConnectionSettings,
     connect,
@@ -318,7 +313,7 @@ def failure_of(item, exc):
     """What a failed shadow apply says about the file: version, file, statement number and text, error."""
     index = exc.result.get("failed_statement")
     return {"version": item.version, "file": item.filename, "statement": index, "statements": len(item.statements),
-            "statement_text": _snippet(item.statements[index - 1]) if index else None,
+            "statement_text": statement_snippet(item.statements[index - 1]) if index else None,
             "error": exc.result.get("failed_error") or str(exc)}
 
 

@@ -44,6 +44,7 @@ options:
     description: Environment the gate guards, for example C(production).
     type: str
     required: true
+    choices: [local, staging, production]
   mode:
     description:
       - C(auto) prompts when there is a terminal and no automation marker, otherwise checks the approval variables.
@@ -90,6 +91,7 @@ options:
     type: list
     elements: str
     default: [production]
+    choices: [local, staging, production]
   run_id:
     description: Identifier of the run, copied into the record.
     type: str

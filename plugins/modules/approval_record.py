@@ -101,29 +101,28 @@ record:
            "acknowledgements": {"devops_notified_at": "2025-10-18T01:00:00Z", "rollback_criteria_defined": true}}
 '''
 
-from ansible_collections.hotdash.supabase.plugins.module_utils import approval
-from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
-    connection_settings, new_module, run_module)
+from ansible_collections.hotdash.supabase.plugins.module_utils import audit
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import connection_settings, new_module, run_module
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
 
 
 def body(module):
     params = module.params
-    record = approval.validate_record(params["record"])
+    record = audit.validate_record(params["record"])
     run_id = params["run_id"] or record.get("run_id") or None
     host = params["inventory_host"]
     conn = connect(connection_settings(module), application_name="hotdash.supabase.approval_record")
     try:
         with conn:
             with conn.cursor() as cur:
-                approval_id, inserted = approval.record_in_database(cur, record, host, run_id,
-                                                                    check_mode=module.check_mode)
+                approval_id, inserted = audit.record_in_database(cur, record, host, run_id,
+                                                                 check_mode=module.check_mode)
     finally:
         conn.close()
     jsonl, appended = None, False
     if params["report_dir"]:
-        jsonl, appended = approval.append_jsonl(params["report_dir"], record, host, run_id,
-                                                check_mode=module.check_mode)
+        jsonl, appended = audit.append_jsonl(params["report_dir"], record, host, run_id,
+                                             check_mode=module.check_mode)
     stored = dict(record, host=host, run_id=run_id)
     return dict(changed=inserted or appended, approval_id=approval_id, inserted=inserted, jsonl=jsonl,
                 appended=appended, record=stored)

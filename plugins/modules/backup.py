@@ -32,7 +32,8 @@ options:
   environment:
     description: Environment the run targets; picks the default O(max_age_hours).
     type: str
-    default: staging
+    required: true
+    choices: [local, staging, production]
   max_age_hours:
     description: Oldest acceptable backup, in hours. Defaults to 12 in production and 24 elsewhere.
     type: float
@@ -88,6 +89,7 @@ options:
     default: 3600
 extends_documentation_fragment:
   - hotdash.supabase.connection
+  - hotdash.supabase.checks
   - hotdash.supabase.checks.WAIVERS
   - hotdash.supabase.attributes
 attributes:
@@ -106,6 +108,7 @@ EXAMPLES = r'''
   hotdash.supabase.backup:
     provider: supabase
     environment: production
+    fail_on_failed: true
     project_ref: "{{ supabase_project_ref }}"
     access_token: "{{ supabase_access_token }}"
   no_log: false
@@ -113,6 +116,7 @@ EXAMPLES = r'''
 - name: Take a verified logical backup now for the rollback role
   hotdash.supabase.backup:
     provider: pg_dump
+    environment: staging
     db_url: "{{ supabase_db_url }}"
     backup_dir: "{{ supabase_backup_dir }}"
     host_label: "{{ inventory_hostname }}"
@@ -121,6 +125,7 @@ EXAMPLES = r'''
 - name: Use the newest file written by the nightly job
   hotdash.supabase.backup:
     provider: path
+    environment: staging
     backup_dir: /srv/backups/hotdash
     pattern: "*.dump"
 '''
@@ -137,6 +142,11 @@ passed:
   returned: always
   type: bool
   sample: true
+counts:
+  description: Number of checks per status.
+  returned: always
+  type: dict
+  sample: {"ok": 1}
 backup:
   description: What the provider found.
   returned: always
@@ -160,16 +170,12 @@ import time
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.hotdash.supabase.plugins.module_utils import backup as engine
-from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (connection_settings, new_module,
-                                                                                      run_module)
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, connection_settings, new_module, run_module
+from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.management_api import ManagementApi
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import (
-    apply_waivers,
-    check_argument_spec,
-    checks_passed,
-    make_check,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.pg_dump import planned_dump_path, take_pg_dump
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, make_check
 
 _REQUIRED = {"supabase": ("project_ref",), "pg_dump": ("backup_dir",), "path": ("backup_dir",),
              "command": ("command",)}
@@ -199,25 +205,24 @@ def body(module):
     else:
         settings = connection_settings(module)
         if module.check_mode:
-            path = engine.planned_dump_path(params["backup_dir"], params["host_label"], settings.dbname)
+            path = planned_dump_path(params["backup_dir"], params["host_label"], settings.dbname)
             check = make_check("backup", "skipped", "check mode: would take a pg_dump backup of %s to %s and verify it"
                                % (settings.describe(), path))
-            return dict(changed=True, checks=[check], passed=True, path=path,
-                        backup=engine.finding("pg_dump", None, settings.describe(), path=path, verified=False))
-        found = engine.take_pg_dump(settings, params["backup_dir"], params["host_label"],
-                                    timeout=params["dump_timeout"], pg_dump=params["pg_dump_path"],
-                                    pg_restore=params["pg_restore_path"], now=time.time())
+            return check_result(module, [check], "backup check", changed=True, path=path,
+                                backup=engine.finding("pg_dump", None, settings.describe(), path=path, verified=False))
+        found = take_pg_dump(settings, params["backup_dir"], params["host_label"],
+                             timeout=params["dump_timeout"], pg_dump=params["pg_dump_path"],
+                             pg_restore=params["pg_restore_path"], now=time.time())
         result.update(changed=True, path=found["path"])
     status, detail, remedy = engine.evaluate(found, max_age)
-    checks = apply_waivers([make_check("backup", status, detail, remedy, data=found)], params["waivers"])
-    result.update(checks=checks, backup=found, passed=checks_passed(checks), max_age_hours=max_age)
-    return result
+    return check_result(module, [make_check("backup", status, detail, remedy, data=found)], "backup check",
+                        backup=found, max_age_hours=max_age, **result)
 
 
 def main():
     argument_spec = dict(
-        provider=dict(type="str", required=True, choices=["supabase", "pg_dump", "path", "command"]),
-        environment=dict(type="str", default="staging"),
+        provider=dict(type="str", required=True, choices=list(engine.PROVIDERS)),
+        environment=environment_option(required=True),
         max_age_hours=dict(type="float"),
         project_ref=dict(type="str"),
         access_token=dict(type="str", no_log=True, fallback=(env_fallback, ["SUPABASE_ACCESS_TOKEN"])),
@@ -233,7 +238,7 @@ def main():
         pg_restore_path=dict(type="path", default="pg_restore"),
         dump_timeout=dict(type="int", default=3600),
     )
-    argument_spec.update(check_argument_spec("waivers"))
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers"))
     module = new_module(argument_spec, needs_psycopg2=False, supports_check_mode=True)
     run_module(module, body)
 

@@ -50,6 +50,7 @@ options:
 extends_documentation_fragment:
   - hotdash.supabase.connection
   - hotdash.supabase.checks
+  - hotdash.supabase.checks.WAIVERS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
@@ -108,13 +109,9 @@ cli_version:
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.advisors import advisor_checks, run_advisors
-from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
-    connection_settings,
-    new_module,
-    run_module,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, connection_settings, new_module, run_module
 from ansible_collections.hotdash.supabase.plugins.module_utils.cli import SupabaseCli
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
 
 
 def body(module):
@@ -122,8 +119,7 @@ def body(module):
     cli = SupabaseCli(params["cli_path"], timeout=params["timeout"])
     findings = run_advisors(cli, connection_settings(module), params["advisor_type"])
     checks = advisor_checks(findings, params["fail_level"], params["warn_level"], params["allow"])
-    return module_result(checks, params["fail_on_failed"], "Supabase advisors", findings=findings,
-                         cli_version=cli.version())
+    return check_result(module, checks, "Supabase advisors", findings=findings, cli_version=cli.version())
 
 
 def main():
@@ -135,7 +131,7 @@ def main():
         cli_path=dict(type="path"),
         timeout=dict(type="int", default=120),
     )
-    argument_spec.update(check_argument_spec("fail_on_failed"))
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers"))
     module = new_module(argument_spec, needs_psycopg2=False, supports_check_mode=True)
     run_module(module, body)
 

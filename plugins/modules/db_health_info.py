@@ -16,7 +16,7 @@ description:
     C(waived) or C(skipped) in the shape M(hotdash.supabase.check_report) takes.
   - C(connection) reachable within O(connect_timeout); C(server) version, database size, not read-only;
     C(connections) in use against C(max_connections) (fails over O(max_connections_percent));
-    C(long_running_queries) non-idle sessions older than O(long_query_seconds), listed with pid, user, duration
+    C(long_running_queries) non-idle sessions older than O(long_query_threshold), listed with pid, user, duration
     and truncated query text; C(locks) other sessions holding or waiting on locks on O(tables) (the tables the
     pending migrations touch, see M(hotdash.supabase.migration_lint)).
   - An unreachable database is reported as a failed C(connection) check, not a task failure.
@@ -31,8 +31,8 @@ options:
     description: Fail C(connections) when more than this percentage of usable connections is in use.
     type: float
     default: 80
-  long_query_seconds:
-    description: A non-idle session whose query started longer ago than this fails C(long_running_queries).
+  long_query_threshold:
+    description: A non-idle session whose query started more than this many seconds ago fails C(long_running_queries).
     type: float
     default: 60
   max_query_chars:
@@ -48,6 +48,7 @@ options:
     default: true
 extends_documentation_fragment:
   - hotdash.supabase.connection
+  - hotdash.supabase.checks
   - hotdash.supabase.checks.WAIVERS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
@@ -60,7 +61,7 @@ EXAMPLES = r'''
   hotdash.supabase.db_health_info:
     db_url: "{{ supabase_db_url }}"
     tables: "{{ __supabase_preflight_lint.tables }}"
-    long_query_seconds: 60
+    long_query_threshold: 60
     max_connections_percent: 80
   register: __supabase_preflight_health
 '''
@@ -77,6 +78,11 @@ passed:
   returned: always
   type: bool
   sample: true
+counts:
+  description: Number of checks per status.
+  returned: always
+  type: dict
+  sample: {"ok": 4, "fail": 1}
 facts:
   description: Server facts (version, size, connection counts) and the sessions found.
   returned: always
@@ -84,38 +90,32 @@ facts:
   sample: {"server_version_num": 150018, "size_pretty": "9 MB", "max_connections": 100, "connections_total": 3}
 '''
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (connection_settings, new_module,
-                                                                                      run_module)
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import (
-    apply_waivers,
-    check_argument_spec,
-    checks_passed,
-)
-from ansible_collections.hotdash.supabase.plugins.module_utils.server_checks import health_checks
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, connection_settings, new_module, run_module
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
+from ansible_collections.hotdash.supabase.plugins.module_utils.db_health import health_checks
 
 
 def body(module):
     params = module.params
     checks, facts = health_checks(connection_settings(module), tables=params["tables"],
                                   max_connections_percent=params["max_connections_percent"],
-                                  long_query_seconds=params["long_query_seconds"],
+                                  long_query_threshold=params["long_query_threshold"],
                                   max_query_chars=params["max_query_chars"],
                                   min_server_version_num=params["min_server_version_num"],
                                   check_locks=params["check_locks"])
-    checks = apply_waivers(checks, params["waivers"])
-    return dict(changed=False, checks=checks, facts=facts, passed=checks_passed(checks))
+    return check_result(module, checks, "database checks", facts=facts)
 
 
 def main():
     argument_spec = dict(
         tables=dict(type="list", elements="str", default=[]),
         max_connections_percent=dict(type="float", default=80),
-        long_query_seconds=dict(type="float", default=60),
+        long_query_threshold=dict(type="float", default=60),
         max_query_chars=dict(type="int", default=120),
         min_server_version_num=dict(type="int"),
         check_locks=dict(type="bool", default=True),
     )
-    argument_spec.update(check_argument_spec("waivers"))
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers"))
     module = new_module(argument_spec, supports_check_mode=True)
     run_module(module, body)
 

@@ -28,13 +28,6 @@ options:
     default: [locks, blocking, long-running-queries, outliers, db-stats]
     choices: [locks, blocking, long-running-queries, outliers, db-stats, calls, index-stats, table-stats, role-stats,
               vacuum-stats, bloat, replication-slots, traffic-profile]
-  cli_path:
-    description: Supabase CLI binary. Defaults to E(SUPABASE_CLI), then C(supabase) on E(PATH).
-    type: path
-  min_cli_version:
-    description: Lowest Supabase CLI version accepted.
-    type: str
-    default: 2.48.3
   cli_timeout:
     description: Seconds each report may run before the CLI is stopped.
     type: int
@@ -48,10 +41,14 @@ options:
     default: 30
 extends_documentation_fragment:
   - hotdash.supabase.connection
+  - hotdash.supabase.cli
+  - hotdash.supabase.cli.MINIMUM_CLI_VERSION
+  - hotdash.supabase.checks
+  - hotdash.supabase.checks.WAIVERS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
-  - Supabase CLI 2.48.3 or later
+  - Supabase CLI (O(minimum_cli_version) or later)
 seealso:
   - module: hotdash.supabase.monitor_sample
 author:
@@ -84,6 +81,16 @@ checks:
   type: list
   elements: dict
   sample: [{"name": "inspect blocking", "status": "ok", "detail": "0 row(s)", "remedy": ""}]
+passed:
+  description: True when no check failed.
+  returned: success
+  type: bool
+  sample: true
+counts:
+  description: Number of checks per status.
+  returned: success
+  type: dict
+  sample: {"ok": 4, "skipped": 1}
 unavailable:
   description: Reports that could not run here, with the reason (also shown as warnings).
   returned: success
@@ -97,19 +104,10 @@ cli_version:
   sample: 2.122.1
 '''
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
-    connection_settings,
-    new_module,
-    run_module,
-)
-from ansible_collections.hotdash.supabase.plugins.module_utils.cli import SupabaseCli
-from ansible_collections.hotdash.supabase.plugins.module_utils.inspect import (
-    DEFAULT_REPORTS,
-    REPORTS,
-    inspect_checks,
-    run_inspect,
-    validate_reports,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, connection_settings, new_module, run_module
+from ansible_collections.hotdash.supabase.plugins.module_utils.cli import SupabaseCli, cli_argument_spec
+from ansible_collections.hotdash.supabase.plugins.module_utils.inspect import DEFAULT_REPORTS, REPORTS, inspect_checks, run_inspect, validate_reports
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
 
 
 def body(module):
@@ -117,22 +115,23 @@ def body(module):
     reports = validate_reports(params["reports"])
     settings = connection_settings(module)
     cli = SupabaseCli(params["cli_path"], timeout=params["cli_timeout"])
-    version = cli.require_version(params["min_cli_version"])
+    version = cli.require_version(params["minimum_cli_version"])
     outcome = run_inspect(cli, settings, reports, statement_timeout=params["statement_timeout"])
     for warning in outcome["warnings"]:
         module.warn(warning)
-    return dict(changed=False, reports=outcome["reports"], unavailable=outcome["warnings"], cli_version=version,
-                checks=inspect_checks(outcome["reports"], outcome["warnings"]))
+    return check_result(module, inspect_checks(outcome["reports"], outcome["warnings"]), "inspect reports",
+                        reports=outcome["reports"], unavailable=outcome["warnings"], cli_version=version)
 
 
 def main():
-    module = new_module(dict(
+    argument_spec = dict(
         reports=dict(type="list", elements="str", default=list(DEFAULT_REPORTS), choices=list(REPORTS)),
-        cli_path=dict(type="path"),
-        min_cli_version=dict(type="str", default="2.48.3"),
         cli_timeout=dict(type="int", default=120),
         statement_timeout=dict(type="float", default=30),
-    ), needs_psycopg2=False, supports_check_mode=True)
+    )
+    argument_spec.update(cli_argument_spec())
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers"))
+    module = new_module(argument_spec, needs_psycopg2=False, supports_check_mode=True)
     run_module(module, body)
 
 

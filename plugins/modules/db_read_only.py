@@ -136,11 +136,7 @@ terminate_grace:
   sample: 10.0
 '''
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
-    connection_settings,
-    new_module,
-    run_module,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import connection_settings, new_module, run_module
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
 from ansible_collections.hotdash.supabase.plugins.module_utils.read_only import set_read_only
 

@@ -17,12 +17,14 @@ description:
     (outside, with a recorded O(override_reason)).
   - Production's default window is the runbook's off-peak 02:00-04:00 UTC; other environments need no window
     unless O(windows) is given.
-  - Never fails the task for being outside a window; the preflight role decides from the check.
+  - Fails the task for being outside a window only with O(fail_on_failed=true); the preflight role decides from the
+    check.
 options:
   environment:
     description: Environment the run targets; picks the default windows when O(windows) is not given.
     type: str
-    default: staging
+    required: true
+    choices: [local, staging, production]
   windows:
     description:
       - Windows as C(HH:MM-HH:MM) strings (UTC, may wrap midnight such as C(22:00-02:00)) or dicts with C(start),
@@ -37,6 +39,8 @@ options:
     description: Why running outside the window is acceptable; recorded in the report. Makes an outside run C(waived).
     type: str
 extends_documentation_fragment:
+  - hotdash.supabase.checks
+  - hotdash.supabase.checks.WAIVERS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 author:
@@ -53,6 +57,7 @@ EXAMPLES = r'''
 - name: Run outside the window with a recorded reason
   hotdash.supabase.maintenance_window_info:
     environment: production
+    fail_on_failed: true
     override_reason: "CHG-1234 hotfix approved by the manager"
 '''
 
@@ -64,6 +69,16 @@ checks:
   elements: dict
   sample: [{"name": "maintenance_window", "status": "ok", "detail": "now 2026-11-26T02:30:00Z is inside the
             maintenance window 02:00-04:00 UTC", "remedy": ""}]
+passed:
+  description: True when the check did not fail.
+  returned: always
+  type: bool
+  sample: true
+counts:
+  description: Number of checks per status.
+  returned: always
+  type: dict
+  sample: {"ok": 1}
 inside:
   description: True when now is inside a window (or none is required).
   returned: always
@@ -82,8 +97,10 @@ next_window_start:
   sample: "2026-11-27T02:00:00Z"
 '''
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import new_module, run_module
-from ansible_collections.hotdash.supabase.plugins.module_utils.window import DEFAULT_WINDOWS, parse_now, window_check
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, new_module, run_module
+from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
+from ansible_collections.hotdash.supabase.plugins.module_utils.maintenance_window import DEFAULT_WINDOWS, parse_now, window_check
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
 
 
 def body(module):
@@ -92,19 +109,21 @@ def body(module):
     if windows is None:
         windows = DEFAULT_WINDOWS.get(params["environment"], [])
     check = window_check(windows, now=parse_now(params["now"]), override_reason=params["override_reason"])
-    result = dict(changed=False, checks=[check], inside=check["data"]["inside"], windows=check["data"]["windows"])
+    extra = dict(inside=check["data"]["inside"], windows=check["data"]["windows"])
     if "next_window_start" in check["data"]:
-        result["next_window_start"] = check["data"]["next_window_start"]
-    return result
+        extra["next_window_start"] = check["data"]["next_window_start"]
+    return check_result(module, [check], "maintenance window", **extra)
 
 
 def main():
-    module = new_module(dict(
-        environment=dict(type="str", default="staging"),
+    argument_spec = dict(
+        environment=environment_option(required=True),
         windows=dict(type="list", elements="raw"),
         now=dict(type="str"),
         override_reason=dict(type="str"),
-    ), with_connection=False, needs_psycopg2=False, supports_check_mode=True)
+    )
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers"))
+    module = new_module(argument_spec, with_connection=False, needs_psycopg2=False, supports_check_mode=True)
     run_module(module, body)
 
 

@@ -39,9 +39,10 @@ options:
     choices: [native, cli]
   environment:
     description:
-      - Name of the environment, used in the default log file name.
+      - Environment of the database, used in the default log file name.
     type: str
     default: local
+    choices: [local, staging, production]
   log_path:
     description:
       - Log file to append progress to. Defaults to
@@ -99,15 +100,6 @@ options:
     type: str
     default: refuse
     choices: [refuse, isolate]
-  cli_path:
-    description:
-      - Supabase CLI binary for O(engine=cli). Defaults to E(SUPABASE_CLI), then C(supabase) on E(PATH).
-    type: path
-  min_cli_version:
-    description:
-      - Lowest Supabase CLI version accepted by O(engine=cli).
-    type: str
-    default: 2.48.3
   cli_timeout:
     description:
       - Seconds the CLI may run before it is stopped.
@@ -115,6 +107,8 @@ options:
     default: 3600
 extends_documentation_fragment:
   - hotdash.supabase.connection
+  - hotdash.supabase.cli
+  - hotdash.supabase.cli.MINIMUM_CLI_VERSION
   - hotdash.supabase.attributes
 attributes:
   check_mode:
@@ -208,12 +202,10 @@ failed_file:
   sample: 20251015000100_dashboard_tile_queries.sql
 '''
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
-    connection_settings,
-    new_module,
-    run_module,
-)
-from ansible_collections.hotdash.supabase.plugins.module_utils.apply import ApplyOptions, run_apply
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import connection_settings, new_module, run_module
+from ansible_collections.hotdash.supabase.plugins.module_utils.apply import ENGINES, NON_TRANSACTIONAL_MODES, ApplyOptions, run_apply
+from ansible_collections.hotdash.supabase.plugins.module_utils.cli import cli_argument_spec
+from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
 
 
 def body(module):
@@ -225,15 +217,15 @@ def body(module):
         lock_retries=params["lock_retries"], lock_retry_backoff=params["lock_retry_backoff"],
         statement_timeout=params["statement_timeout"], apply_lock_wait=params["apply_lock_wait"],
         non_transactional=params["non_transactional"], cli_path=params["cli_path"],
-        min_cli_version=params["min_cli_version"], cli_timeout=params["cli_timeout"])
+        minimum_cli_version=params["minimum_cli_version"], cli_timeout=params["cli_timeout"])
     return run_apply(connection_settings(module), params["project_dir"], options, check_mode=module.check_mode)
 
 
 def main():
-    module = new_module(dict(
+    argument_spec = dict(
         project_dir=dict(type="path", required=True),
-        engine=dict(type="str", default="native", choices=["native", "cli"]),
-        environment=dict(type="str", default="local"),
+        engine=dict(type="str", default="native", choices=list(ENGINES)),
+        environment=environment_option(required=False, default="local"),
         log_path=dict(type="path"),
         include_all=dict(type="bool", default=False),
         allow_remote_only=dict(type="bool", default=False),
@@ -243,11 +235,11 @@ def main():
         lock_retry_backoff=dict(type="float", default=2),
         statement_timeout=dict(type="float", default=0),
         apply_lock_wait=dict(type="float", default=30),
-        non_transactional=dict(type="str", default="refuse", choices=["refuse", "isolate"]),
-        cli_path=dict(type="path"),
-        min_cli_version=dict(type="str", default="2.48.3"),
+        non_transactional=dict(type="str", default="refuse", choices=list(NON_TRANSACTIONAL_MODES)),
         cli_timeout=dict(type="int", default=3600),
-    ), supports_check_mode=True)
+    )
+    argument_spec.update(cli_argument_spec())
+    module = new_module(argument_spec, supports_check_mode=True)
     run_module(module, body)
 
 

@@ -20,6 +20,9 @@ description:
   - Also reports naming compliance (14-digit C(YYYYMMDDHHMMSS) versions, with a suggested new name for every other
     file), duplicate versions, files the CLI would skip, down/rollback scripts misplaced in the migrations
     directory, and mixed version widths (8 and 14 digits order differently in older CLI releases).
+  - Returns the state as report checks too (C(pending), C(drift), C(naming), C(hazards), C(duplicates)), with the
+    status of each finding set by O(severities); with O(fail_on_failed=true) (the default) a failed check fails the
+    task, its message saying which files to rename or fetch.
   - Never changes the database or the files; the session is read-only.
 options:
   project_dir:
@@ -27,35 +30,33 @@ options:
       - The project directory that contains C(supabase/migrations), or the migrations directory itself.
     type: path
     required: true
-  fail_on_drift:
+  severities:
     description:
-      - Fail when the history has versions missing from the directory (C(remote_only)) or an applied file was
-        edited (C(content_changed)). The message names the versions and what to do.
-      - Duplicates have their own option, O(fail_on_duplicates).
-    type: bool
-    default: false
-  fail_on_naming:
+      - Status (C(ok), C(warn) or C(fail)) of each check when it finds something, by check name; checks not named
+        keep their default.
+      - C(pending) (default C(warn)) - local migrations not applied yet; C(fail) after an apply.
+      - C(drift) (default C(warn)) - versions in the history missing from the directory (C(remote_only)), or applied
+        files edited afterwards (C(content_changed)); the detail names the versions and what to do.
+      - C(naming) (default C(warn)) - versions that are not 14-digit C(YYYYMMDDHHMMSS) timestamps, each with its
+        suggested new name.
+      - C(hazards) (default C(warn)) - files matching the migration pattern that look like down/rollback scripts
+        (C(20251011000000_x.down.sql)); C(supabase db push) would apply them. Down scripts belong in
+        C(supabase/rollbacks/<version>_<name>.down.sql).
+      - C(duplicates) (default C(fail)) - two files sharing a version; C(supabase db push) would apply the first and
+        then fail on the second with a duplicate key, leaving a half-applied run. The detail says which file to
+        rename to what.
+    type: dict
+    default: {}
+  fail_on_failed:
     description:
-      - Fail when a migration's version is not a 14-digit C(YYYYMMDDHHMMSS) timestamp, or a down/rollback script
-        sits in the migrations directory. The message names every file and its suggested new name.
-    type: bool
-    default: false
-  fail_on_duplicates:
-    description:
-      - Fail when two files share a version. On by default because C(supabase db push) would apply the first
-        file and then fail on the second with a duplicate key, leaving a half-applied run; the message says
-        which file to rename to what. Set to V(false) to only report duplicates.
+      - Fail the task when a check has status C(fail) (after O(waivers)); the message is the failed checks' details.
+      - On by default, so duplicate versions stop a run before anything is applied.
     type: bool
     default: true
-  fail_on_hazards:
-    description:
-      - Fail when a file that matches the migration pattern looks like a down/rollback script
-        (C(20251011000000_x.down.sql)); C(supabase db push) would apply it. Down scripts belong in
-        C(supabase/rollbacks/<version>_<name>.down.sql).
-    type: bool
-    default: false
 extends_documentation_fragment:
   - hotdash.supabase.connection
+  - hotdash.supabase.checks
+  - hotdash.supabase.checks.WAIVERS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
@@ -79,22 +80,40 @@ EXAMPLES = r'''
     project_dir: "{{ supabase_project_dir }}"
   register: __supabase_status
 
-- name: Stop when the history has versions the checkout lacks, or an applied file was edited
+- name: Stop when the history has versions the checkout lacks, an applied file was edited, or a name is not compliant
   hotdash.supabase.migration_info:
     db_url: "{{ supabase_db_url }}"
     project_dir: "{{ supabase_project_dir }}"
-    fail_on_drift: true
-    fail_on_naming: true
+    severities:
+      drift: fail
+      naming: fail
 
 - name: Only report duplicate versions
   hotdash.supabase.migration_info:
     login_host: db.example.supabase.co
     login_password: "{{ vault_db_password }}"
     project_dir: /srv/hot-dash
-    fail_on_duplicates: false
+    fail_on_failed: false
 '''
 
 RETURN = r'''
+checks:
+  description: The checks C(pending), C(drift), C(naming), C(hazards) and C(duplicates) in the check_report shape.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"name": "pending", "status": "warn", "detail": "9 applied, 1 pending: 20251015000000",
+            "remedy": "apply them (role hotdash.supabase.apply), or roll back what should not be there"}]
+passed:
+  description: True when no check failed (after O(waivers)).
+  returned: success
+  type: bool
+  sample: true
+counts:
+  description: Number of checks per status.
+  returned: success
+  type: dict
+  sample: {"ok": 4, "warn": 1}
 entries:
   description: One entry per local file and per remote-only version, in apply order.
   returned: success
@@ -103,7 +122,7 @@ entries:
   sample: [{"version": "20251011120000", "name": "agents", "file": "20251011120000_agents.sql", "state": "applied",
             "recorded_name": "agents"},
            {"version": "20251003090000", "name": "facts", "file": null, "state": "remote_only"}]
-counts:
+state_counts:
   description: Number of entries per state, and C(total).
   returned: success
   type: dict
@@ -194,61 +213,35 @@ migrations_dir:
   sample: /srv/hot-dash/supabase/migrations
 '''
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
-    connection_settings,
-    new_module,
-    run_module,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, connection_settings, new_module, run_module
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
-from ansible_collections.hotdash.supabase.plugins.module_utils.drift import (
-    classify,
-    hazard_message,
-    naming_message,
-)
-from ansible_collections.hotdash.supabase.plugins.module_utils.errors import DriftError
-from ansible_collections.hotdash.supabase.plugins.module_utils.history import history_exists, read_history
+from ansible_collections.hotdash.supabase.plugins.module_utils.drift import read_state, state_checks, validate_severities
 from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import load_directory
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
 
 
 def body(module):
     params = module.params
-    # The directory first: a wrong path fails before any connection is attempted.
+    # The directory and the options first: a wrong path fails before any connection is attempted.
     local = load_directory(params["project_dir"])
+    validate_severities(params["severities"])
     conn = connect(connection_settings(module), application_name="hotdash.supabase.migration_info")
     try:
         conn.set_session(readonly=True)
-        with conn.cursor() as cur:
-            exists = history_exists(cur)
-            rows = read_history(cur) if exists else []
+        report = read_state(conn, local)[2]
         conn.rollback()
     finally:
         conn.close()
-    report = classify(local, rows, history_table_exists=exists)
-    result = report.as_dict()
-    result["changed"] = False
-    messages = []
-    if params["fail_on_duplicates"] and result["duplicate_message"]:
-        messages.append(result["duplicate_message"])
-    if params["fail_on_drift"]:
-        messages.append(report.drift_message())
-    if params["fail_on_naming"]:
-        messages.append(naming_message(local))
-    if params["fail_on_naming"] or params["fail_on_hazards"]:
-        messages.append(hazard_message(local))
-    messages = [message for message in messages if message]
-    if messages:
-        raise DriftError("; ".join(messages), **result)
-    return result
+    return check_result(module, state_checks(report, params["severities"]), None, **report.as_dict())
 
 
 def main():
-    module = new_module(dict(
+    argument_spec = dict(
         project_dir=dict(type="path", required=True),
-        fail_on_drift=dict(type="bool", default=False),
-        fail_on_naming=dict(type="bool", default=False),
-        fail_on_duplicates=dict(type="bool", default=True),
-        fail_on_hazards=dict(type="bool", default=False),
-    ), supports_check_mode=True)
+        severities=dict(type="dict", default={}),
+    )
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers", fail_on_failed=True))
+    module = new_module(argument_spec, supports_check_mode=True)
     run_module(module, body)
 
 

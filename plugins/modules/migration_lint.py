@@ -32,7 +32,8 @@ options:
   environment:
     description: Environment the run targets; decides the severity of dangerous findings with O(severity=auto).
     type: str
-    default: staging
+    required: true
+    choices: [local, staging, production]
   severity:
     description: Status of unwaived dangerous findings; C(auto) is C(fail) in production and C(warn) elsewhere.
     type: str
@@ -66,6 +67,7 @@ options:
     description: Directory relative O(verify_files) are resolved against.
     type: path
 extends_documentation_fragment:
+  - hotdash.supabase.checks
   - hotdash.supabase.checks.WAIVERS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
@@ -101,6 +103,11 @@ passed:
   returned: always
   type: bool
   sample: false
+counts:
+  description: Number of checks per status.
+  returned: always
+  type: dict
+  sample: {"ok": 1}
 tables:
   description: Tables the files refer to.
   returned: always
@@ -122,14 +129,10 @@ findings:
             "dangerous": true, "waived": false}]
 '''
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import new_module, run_module
-from ansible_collections.hotdash.supabase.plugins.module_utils.lint import (DANGEROUS_RULES, lint_check, lint_files,
-                                                                            verify_files_check)
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import (
-    apply_waivers,
-    check_argument_spec,
-    checks_passed,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, new_module, run_module
+from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
+from ansible_collections.hotdash.supabase.plugins.module_utils.lint import DANGEROUS_RULES, lint_check, lint_files, verify_files_check
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
 
 
 def body(module):
@@ -142,16 +145,15 @@ def body(module):
     checks = [lint_check(result, params["environment"])]
     if params["verify_files"]:
         checks.append(verify_files_check(params["verify_files"], params["project_dir"]))
-    checks = apply_waivers(checks, params["waivers"])
-    return dict(changed=False, checks=checks, passed=checks_passed(checks),
-                tables=result["tables"], parse_errors=result["parse_errors"], findings=result["findings"],
-                unreviewed_waivers=result["unreviewed_waivers"])
+    return check_result(module, checks, "migration lint", tables=result["tables"],
+                        parse_errors=result["parse_errors"], findings=result["findings"],
+                        unreviewed_waivers=result["unreviewed_waivers"])
 
 
 def main():
     argument_spec = dict(
         files=dict(type="list", elements="path", default=[]),
-        environment=dict(type="str", default="staging"),
+        environment=environment_option(required=True),
         severity=dict(type="str", default="auto", choices=["auto", "warn", "fail"]),
         dangerous_rules=dict(type="list", elements="str"),
         exclude_rules=dict(type="list", elements="str", default=[]),
@@ -161,7 +163,7 @@ def main():
         verify_files=dict(type="list", elements="path", default=[]),
         project_dir=dict(type="path"),
     )
-    argument_spec.update(check_argument_spec("waivers"))
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers"))
     module = new_module(argument_spec, with_connection=False, needs_psycopg2=False, supports_check_mode=True)
     run_module(module, body)
 

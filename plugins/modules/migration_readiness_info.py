@@ -30,9 +30,12 @@ options:
     type: path
     required: true
   environment:
-    description: Environment the run targets (C(local), C(staging), C(production)); sets defaults of the checks.
+    description:
+      - Environment the run targets; production fails non-compliant names, requires the rollback exercise and
+        runs the promotion gate by default.
     type: str
-    default: staging
+    required: true
+    choices: [local, staging, production]
   staging_db_url:
     description: Connection URL of the staging database (promotion gate and rollback exercise). Never logged.
     type: str
@@ -81,6 +84,7 @@ options:
     choices: [auto, warn, fail]
 extends_documentation_fragment:
   - hotdash.supabase.connection
+  - hotdash.supabase.checks
   - hotdash.supabase.checks.WAIVERS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
@@ -112,6 +116,11 @@ passed:
   returned: always
   type: bool
   sample: true
+counts:
+  description: Number of checks per status.
+  returned: always
+  type: dict
+  sample: {"ok": 4, "fail": 1}
 pending:
   description: Pending versions, in apply order.
   returned: always
@@ -131,16 +140,12 @@ newest_applied:
   sample: "20251015000000"
 '''
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (connection_settings, new_module,
-                                                                                      run_module)
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, connection_settings, new_module, run_module
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings
+from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
-from ansible_collections.hotdash.supabase.plugins.module_utils.promotion import ROLLBACK_STRATEGIES, readiness
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import (
-    apply_waivers,
-    check_argument_spec,
-    checks_passed,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.readiness import ROLLBACK_STRATEGIES, readiness
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
 
 
 def body(module):
@@ -159,16 +164,13 @@ def body(module):
                               require_exercise=params["require_rollback_exercise"],
                               promotion_gate_enabled=params["promotion_gate"],
                               naming_severity=params["naming_severity"])
-    checks = apply_waivers(checks, params["waivers"])
-    result = dict(changed=False, checks=checks, passed=checks_passed(checks))
-    result.update(facts)
-    return result
+    return check_result(module, checks, "migration readiness checks", **facts)
 
 
 def main():
     argument_spec = dict(
         project_dir=dict(type="path", required=True),
-        environment=dict(type="str", default="staging"),
+        environment=environment_option(required=True),
         staging_db_url=dict(type="str", no_log=True),
         rollback_strategy=dict(type="str", default="down_scripts", choices=list(ROLLBACK_STRATEGIES)),
         rollback_dir=dict(type="path"),
@@ -180,7 +182,7 @@ def main():
         promotion_gate=dict(type="bool"),
         naming_severity=dict(type="str", default="auto", choices=["auto", "warn", "fail"]),
     )
-    argument_spec.update(check_argument_spec("waivers"))
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers"))
     module = new_module(argument_spec, supports_check_mode=True)
     if module.params["staging_db_url"]:
         try:

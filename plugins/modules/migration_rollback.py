@@ -40,9 +40,10 @@ options:
     required: true
     choices: [down_scripts, logical_restore, supabase_pitr, staging_reset]
   environment:
-    description: Environment name, used in the log name and the audit row; C(staging_reset) needs C(staging) or C(local).
+    description: Environment of the database, used in the log name and the audit row; C(staging_reset) needs C(staging) or C(local).
     type: str
-    default: local
+    required: true
+    choices: [local, staging, production]
   project_dir:
     description: Project directory holding C(supabase/migrations) and C(supabase/rollbacks).
     type: path
@@ -121,8 +122,8 @@ options:
     description: Record the rollback in C(hotdash_audit.rollback_exercises).
     type: bool
     default: true
-  fail_on_verify:
-    description: Fail the task when a verification check fails (the audit row and log are written first).
+  fail_on_failed:
+    description: Fail the task when a verification check fails (after O(waivers); the audit row and log are written first).
     type: bool
     default: true
   pg_bin_dir:
@@ -134,6 +135,8 @@ options:
     default: 3600
 extends_documentation_fragment:
   - hotdash.supabase.connection
+  - hotdash.supabase.checks
+  - hotdash.supabase.checks.WAIVERS
   - hotdash.supabase.attributes
 attributes:
   check_mode:
@@ -223,6 +226,16 @@ checks:
   elements: dict
   sample: [{"name": "rollback history", "status": "ok", "detail": "history matches the target", "remedy": "",
             "data": {}}]
+passed:
+  description: True when no verification check failed (after O(waivers)).
+  returned: always
+  type: bool
+  sample: true
+counts:
+  description: Number of verification checks per status.
+  returned: always
+  type: dict
+  sample: {"ok": 4}
 succeeded:
   description: True when the strategy ran and no verification check failed.
   returned: always
@@ -259,16 +272,10 @@ restore:
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
-    connection_settings,
-    new_module,
-    run_module,
-)
-from ansible_collections.hotdash.supabase.plugins.module_utils.rollback import (
-    DEFAULT_COUNT_TABLES,
-    RollbackOptions,
-    run_rollback,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import connection_settings, new_module, run_module
+from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
+from ansible_collections.hotdash.supabase.plugins.module_utils.rollback import DEFAULT_COUNT_TABLES, STRATEGIES, RollbackOptions, run_rollback
 
 
 def body(module):
@@ -280,16 +287,16 @@ def body(module):
         schemas=p["schemas"], count_tables=p["count_tables"], seed_path=p["seed_path"], project_ref=p["project_ref"],
         access_token=p["access_token"], api_url=p["api_url"], recovery_time_target=p["recovery_time_target"],
         wait_timeout=p["wait_timeout"], poll_interval=p["poll_interval"], log_dir=p["log_dir"], trigger=p["trigger"],
-        run_id=p["run_id"], host=p["inventory_host"], record_exercise=p["record_exercise"], fail_on_verify=p["fail_on_verify"],
+        run_id=p["run_id"], host=p["inventory_host"], record_exercise=p["record_exercise"],
+        fail_on_failed=p["fail_on_failed"], waivers=p["waivers"],
         pg_bin_dir=p["pg_bin_dir"], timeout=p["timeout"])
     return run_rollback(connection_settings(module), options, check_mode=module.check_mode)
 
 
 def main():
-    module = new_module(dict(
-        strategy=dict(type="str", required=True,
-                      choices=["down_scripts", "logical_restore", "supabase_pitr", "staging_reset"]),
-        environment=dict(type="str", default="local"),
+    argument_spec = dict(
+        strategy=dict(type="str", required=True, choices=list(STRATEGIES)),
+        environment=environment_option(required=True),
         project_dir=dict(type="path"),
         target_version=dict(type="str"),
         versions=dict(type="list", elements="str", default=[]),
@@ -310,10 +317,11 @@ def main():
         run_id=dict(type="str"),
         inventory_host=dict(type="str"),
         record_exercise=dict(type="bool", default=True),
-        fail_on_verify=dict(type="bool", default=True),
         pg_bin_dir=dict(type="path"),
         timeout=dict(type="int", default=3600),
-    ), supports_check_mode=True)
+    )
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers", fail_on_failed=True))
+    module = new_module(argument_spec, supports_check_mode=True)
     run_module(module, body)
 
 

@@ -27,7 +27,7 @@ description:
     from the controller O(probe_rate) times per second on its own connection, as O(probe_role), inside a read-only
     transaction that is rolled back, cancelled after O(probe_timeout) seconds. Every latency is kept in the samples;
     P50/P95/P99 are computed exactly (nearest rank) per interval and over the watch, and each probe's P95 over the
-    watch is compared with its budget (O(p95_budget_ms))."
+    watch is compared with its budget (O(p95_budget))."
   - "B(The pool.) With O(pooler), every sample also reads the pooler's own numbers: PgBouncer's admin console
     (C(SHOW POOLS), C(SHOW DATABASES), C(SHOW CONFIG): clients active and waiting, servers active and idle, pool
     size, the oldest client's wait) or Supavisor's Prometheus metrics endpoint (connected clients, pool checkout
@@ -90,10 +90,13 @@ options:
     description: Error rate (a fraction) of the rollback trigger.
     type: float
     default: 0.01
-  p95_budget_ms:
-    description: Success criterion - each probe's P95 over the watch must stay below it (a probe's own C(budget_ms) wins).
+  p95_budget:
+    description:
+      - Success criterion - each probe's P95 over the watch must stay below it, in seconds (C(0.5) is the runbook's
+        500 ms); a probe's own C(budget) (seconds) wins.
+      - Results, the summary and the chart show P95 values and budgets in milliseconds.
     type: float
-    default: 500
+    default: 0.5
   pool_usage_max:
     description:
       - Success criterion - the pool's peak usage (a fraction) must stay below it, and no client may wait.
@@ -104,7 +107,7 @@ options:
   breach_on:
     description:
       - What can fire the rollback trigger. C(error_rate) is the runbook's; C(p95) also makes a probe P95 above
-        O(p95_budget_ms) for longer than O(sustain) a trigger (the runbook makes it a target only).
+        O(p95_budget) for longer than O(sustain) a trigger (the runbook makes it a target only).
     type: list
     elements: str
     choices: [error_rate, p95]
@@ -125,7 +128,7 @@ options:
     description:
       - "The dashboard's RPC functions and queries to call during the watch. An entry is a function in the form
         of M(hotdash.supabase.rpc_check)'s C(functions) (a name, or a dict with C(name), C(function), C(args)
-        (values, or C({sql: ...}) expressions), C(role), C(claims), C(settings), C(budget_ms)), or a dict with
+        (values, or C({sql: ...}) expressions), C(role), C(claims), C(settings), C(budget) in seconds), or a dict with
         C(name) and C(query) (one read-only statement)."
       - Without probes the P95 criterion is reported as not measured.
     type: list
@@ -216,12 +219,10 @@ options:
     description: Draw the PNG chart (needs matplotlib; without it a warning is returned instead).
     type: bool
     default: true
-  fail_on_breach:
-    description: Fail the task when RV(breached) is true (the files are still written).
-    type: bool
-    default: false
 extends_documentation_fragment:
   - hotdash.supabase.connection
+  - hotdash.supabase.checks
+  - hotdash.supabase.checks.WAIVERS
   - hotdash.supabase.attributes
 attributes:
   check_mode:
@@ -333,6 +334,18 @@ checks:
   type: list
   elements: dict
   sample: [{"name": "error rate trigger", "status": "ok", "detail": "never above 1.00% over the trailing 60 s", "remedy": ""}]
+passed:
+  description:
+    - True when no check failed (after O(waivers)); a fired trigger is a failed check.
+    - With O(fail_on_failed=true) a failed check fails the task, naming the reasons (the files are still written).
+  returned: success
+  type: bool
+  sample: true
+counts:
+  description: Number of checks per status.
+  returned: success
+  type: dict
+  sample: {"ok": 4, "warn": 1}
 peaks:
   description: Highest values of the watch (fractions and ms); null when never measured.
   returned: success
@@ -421,19 +434,20 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.monitor import (
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.pooler import PoolerSource
 from ansible_collections.hotdash.supabase.plugins.module_utils.probes import ProbeOptions, parse_probes
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result
 
 
 def options_from(params, settings):
     thresholds = Thresholds(error_rate_warn=params["error_rate_warn"], error_rate_rollback=params["error_rate_rollback"],
                             sustain=params["sustain"], rate_window=params["rate_window"],
-                            p95_budget_ms=params["p95_budget_ms"], pool_usage_max=params["pool_usage_max"])
+                            p95_budget_ms=params["p95_budget"] * 1000.0, pool_usage_max=params["pool_usage_max"])
     return MonitorOptions(
         window=params["window"], interval=params["interval"], thresholds=thresholds,
         error_rate_query=params["error_rate_query"], errors_per_minute_query=params["errors_per_minute_query"],
         top_n=params["top_n"], statements_min_calls=params["statements_min_calls"], breach_on=params["breach_on"],
         table_schemas=params["table_schemas"], history_tail=params["history_tail"],
         sample_timeout=params["sample_timeout"],
-        probes=parse_probes(params["probes"], guard_query, default_budget_ms=params["p95_budget_ms"]),
+        probes=parse_probes(params["probes"], guard_query, default_budget=params["p95_budget"]),
         probe_options=ProbeOptions(rate=params["probe_rate"], timeout=params["probe_timeout"],
                                    role=params["probe_role"], jwt_claims=params["probe_jwt_claims"]),
         probe_settings=ConnectionSettings.from_url(params["probe_db_url"]) if params["probe_db_url"] else None,
@@ -469,10 +483,11 @@ def body(module):
         module.warn(warning)
     t = options.thresholds
     errors = verdict["error_rate"]
-    result = dict(
-        changed=False, breached=verdict["breached"], verdict=verdict["verdict"], reasons=verdict["reasons"],
+    result = module_result(
+        verdict["checks"], waivers=params["waivers"],
+        breached=verdict["breached"], verdict=verdict["verdict"], reasons=verdict["reasons"],
         triggers=verdict["triggers"], run_warnings=verdict["run_warnings"], criteria=verdict["criteria"],
-        checks=verdict["checks"], peaks=window_peaks(outcome["samples"]),
+        peaks=window_peaks(outcome["samples"]),
         trigger=dict(rate_window=t.rate_window, sustain=t.sustain, limit=t.error_rate_rollback,
                      detection_delay_s=options.detection_delay(), can_breach=options.can_breach(),
                      fired_at_s=errors["fired_at"], state=errors["states"][-1] if errors["states"] else None),
@@ -481,13 +496,13 @@ def body(module):
         samples=outcome["samples"], statements=outcome["statements"], errors_per_minute=outcome["errors_per_minute"],
         tables=outcome["tables"], history_tail=outcome["history_tail"], degraded=warnings, files=files,
         thresholds=t.as_dict())
-    if params["fail_on_breach"] and result["breached"]:
+    if params["fail_on_failed"] and not result["passed"]:
         raise CheckFailed("monitor window breached: %s" % "; ".join(result["reasons"]), **result)
     return result
 
 
 def main():
-    module = new_module(dict(
+    argument_spec = dict(
         output_dir=dict(type="path", required=True),
         basename=dict(type="str", default="monitor"),
         title=dict(type="str", default="Post-apply monitor"),
@@ -497,7 +512,7 @@ def main():
         sustain=dict(type="float", default=300),
         error_rate_warn=dict(type="float", default=0.005),
         error_rate_rollback=dict(type="float", default=0.01),
-        p95_budget_ms=dict(type="float", default=500),
+        p95_budget=dict(type="float", default=0.5),
         pool_usage_max=dict(type="float", default=0.8, aliases=["connection_usage_max"]),
         breach_on=dict(type="list", elements="str", default=["error_rate"], choices=["error_rate", "p95"]),
         error_rate_query=dict(type="str"),
@@ -525,8 +540,9 @@ def main():
         history_tail=dict(type="int", default=10),
         sample_timeout=dict(type="float", default=10),
         chart=dict(type="bool", default=True),
-        fail_on_breach=dict(type="bool", default=False),
-    ), supports_check_mode=True)
+    )
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers"))
+    module = new_module(argument_spec, supports_check_mode=True)
     run_module(module, body)
 
 

@@ -28,6 +28,7 @@ options:
     description: Environment of the run.
     type: str
     required: true
+    choices: [local, staging, production]
   run_id:
     description: Run identifier (name of the run directory).
     type: str
@@ -108,8 +109,9 @@ appended:
 
 import os
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import new_module, run_module
 from ansible_collections.hotdash.supabase.plugins.module_utils import notify, runinfo
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import new_module, run_module
+from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
 
 
 def body(module):
@@ -137,7 +139,7 @@ def body(module):
 def main():
     module = new_module(dict(
         event=dict(type="str", required=True, choices=list(notify.EVENTS)),
-        environment=dict(type="str", required=True),
+        environment=environment_option(required=True),
         run_id=dict(type="str"),
         versions=dict(type="list", elements="str", default=[]),
         results=dict(type="raw", default={}),

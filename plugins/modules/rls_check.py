@@ -68,6 +68,7 @@ extends_documentation_fragment:
   - hotdash.supabase.checks
   - hotdash.supabase.checks.STATEMENT_TIMEOUT
   - hotdash.supabase.checks.MISSING_TABLE
+  - hotdash.supabase.checks.WAIVERS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
@@ -130,20 +131,11 @@ tables:
   sample: [{"schema": "public", "table": "facts", "rls": true, "forced": false, "policies": 1}]
 '''
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
-    connection_settings,
-    new_module,
-    run_module,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, connection_settings, new_module, run_module
+from ansible_collections.hotdash.supabase.plugins.module_utils.check_session import CheckSession
 from ansible_collections.hotdash.supabase.plugins.module_utils.pgtap import expand_test_paths, run_test_file
-from ansible_collections.hotdash.supabase.plugins.module_utils.rls import (
-    coverage_checks,
-    normalize_scenario,
-    run_scenario,
-    table_security,
-)
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result
-from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import CheckSession
+from ansible_collections.hotdash.supabase.plugins.module_utils.rls import coverage_checks, normalize_scenario, run_scenario, table_security
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
 
 
 def body(module):
@@ -151,7 +143,7 @@ def body(module):
     # Validate everything before connecting: a typo fails without touching the database.
     scenarios = [normalize_scenario(s) for s in params["scenarios"]]
     files = expand_test_paths(params["test_files"])
-    with CheckSession.opened(connection_settings(module), "hotdash.supabase.rls_check", params["statement_timeout_ms"],
+    with CheckSession.opened(connection_settings(module), "hotdash.supabase.rls_check", params["statement_timeout"],
                              params["on_missing_table"]) as session:
         with session.transaction() as cur:
             tables = table_security(cur, params["schemas"])
@@ -159,7 +151,7 @@ def body(module):
                                  params["allow_without_policy"], params["without_policy_status"])
         checks.extend(run_scenario(session, scenario) for scenario in scenarios)
         checks.extend(run_test_file(session, path) for path in files)
-    return module_result(checks, params["fail_on_failed"], "RLS checks", tables=tables)
+    return check_result(module, checks, "RLS checks", tables=tables)
 
 
 def main():
@@ -171,7 +163,7 @@ def main():
         scenarios=dict(type="list", elements="dict", default=[]),
         test_files=dict(type="list", elements="path", default=[]),
     )
-    argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout_ms", "on_missing_table"))
+    argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout", "on_missing_table", "waivers"))
     module = new_module(argument_spec, supports_check_mode=True)
     run_module(module, body)
 

@@ -15,7 +15,7 @@ description:
   - Calls each function of O(functions) with its arguments (C(SELECT * FROM fn(...))), in a C(READ ONLY) transaction
     that is rolled back, optionally as a role with JWT claims and settings, the way PostgREST would.
   - Fails the check when the function raises or does not exist, when the result misses expected columns or does not
-    meet C(expect), and when the median time of C(calls) calls exceeds C(budget_ms) (runbook - under 500 ms).
+    meet C(expect), and when the median time of C(calls) calls exceeds C(budget) (runbook - under 500 ms).
 options:
   functions:
     description:
@@ -23,16 +23,18 @@ options:
         Each a dict with C(name) (the function, C(name) or C(schema.name); also the check name) and optionally
         C(function) (when the check name differs), C(args) (a list; a plain value is passed as a driver parameter,
         a dict with key C(sql) such as C(now() - interval '7 days') as an SQL expression, a dict with C(value) and
-        C(type) with a cast), C(budget_ms), C(budget_status) (C(fail) or C(warn)), C(calls), C(expect) (as in
+        C(type) with a cast), C(budget) (seconds), C(budget_status) (C(fail) or C(warn)), C(calls), C(expect) (as in
         M(hotdash.supabase.sql_check)), C(expect_columns), C(role), C(claims), C(settings).
       - A string is a function name called without arguments.
     type: list
     elements: raw
     required: true
-  budget_ms:
-    description: Default time budget per function, in milliseconds (compared with the median of its calls).
-    type: int
-    default: 500
+  budget:
+    description:
+      - Default time budget per function, in seconds (C(0.5) is 500 ms), compared with the median of its calls.
+      - Reports show the budget and the timings in milliseconds.
+    type: float
+    default: 0.5
   calls:
     description: Default number of calls per function; the median is compared, so one cold call does not fail it.
     type: int
@@ -41,6 +43,7 @@ extends_documentation_fragment:
   - hotdash.supabase.connection
   - hotdash.supabase.checks
   - hotdash.supabase.checks.STATEMENT_TIMEOUT
+  - hotdash.supabase.checks.WAIVERS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
@@ -57,7 +60,7 @@ EXAMPLES = r'''
 - name: Dashboard RPC functions answer within 500 ms
   hotdash.supabase.rpc_check:
     db_url: "{{ supabase_db_url }}"
-    budget_ms: 500
+    budget: 0.5
     functions:
       - name: get_revenue_metrics
         args:
@@ -93,35 +96,28 @@ counts:
   sample: {"ok": 3}
 '''
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
-    connection_settings,
-    new_module,
-    run_module,
-)
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result
-from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import (
-    CheckSession,
-    normalize_rpc,
-    run_rpc,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, connection_settings, new_module, run_module
+from ansible_collections.hotdash.supabase.plugins.module_utils.check_session import CheckSession
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
+from ansible_collections.hotdash.supabase.plugins.module_utils.rpc import normalize_rpc, run_rpc
 
 
 def body(module):
     params = module.params
-    specs = [normalize_rpc(spec, params["budget_ms"], params["calls"]) for spec in params["functions"]]
+    specs = [normalize_rpc(spec, params["budget"], params["calls"]) for spec in params["functions"]]
     with CheckSession.opened(connection_settings(module), "hotdash.supabase.rpc_check",
-                             params["statement_timeout_ms"]) as session:
+                             params["statement_timeout"]) as session:
         checks = [run_rpc(session, spec) for spec in specs]
-    return module_result(checks, params["fail_on_failed"], "RPC checks")
+    return check_result(module, checks, "RPC checks")
 
 
 def main():
     argument_spec = dict(
         functions=dict(type="list", elements="raw", required=True),
-        budget_ms=dict(type="int", default=500),
+        budget=dict(type="float", default=0.5),
         calls=dict(type="int", default=3),
     )
-    argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout_ms"))
+    argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout", "waivers"))
     module = new_module(argument_spec, supports_check_mode=True)
     run_module(module, body)
 

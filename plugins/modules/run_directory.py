@@ -9,11 +9,11 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: run_directory
-short_description: Create the run directory C(artifacts/data/<environment>_<UTC timestamp>/) and return its id
+short_description: Create the run directory C(artifacts/data/<label>_<UTC timestamp>/) and return its id
 version_added: 0.1.0
 description:
   - Every report, log, chart and C(approvals.jsonl) of one run goes into one directory,
-    C(<base_dir>/<environment>_<YYYYmmddTHHMMSSZ>), whose name is the run id recorded with approvals.
+    C(<base_dir>/<label>_<YYYYmmddTHHMMSSZ>), whose name is the run id recorded with approvals.
   - Two runs started in the same second get distinct directories (C(_2), C(_3) suffixes).
   - Call it once per play (C(run_once=true)) and set C(supabase_report_dir) from RV(run_dir).
 options:
@@ -23,8 +23,10 @@ options:
         so pass an absolute one (for example C({{ playbook_dir }}/../artifacts/data)).
     type: path
     default: artifacts/data
-  environment:
-    description: Environment of the run (C(local), C(staging), C(production)); starts the directory name.
+  label:
+    description:
+      - What the run is, starting the directory name - the environment of an apply (C(staging), C(production)) or
+        the playbook (C(status), C(rollback), C(drift)). Letters, digits, C(-), C(_) and C(.).
     type: str
     required: true
   run_id:
@@ -48,7 +50,7 @@ EXAMPLES = r'''
 - name: Create this run's directory once for the play
   hotdash.supabase.run_directory:
     base_dir: "{{ playbook_dir }}/../artifacts/data"
-    environment: "{{ supabase_environment }}"
+    label: "{{ supabase_environment }}"
   run_once: true
   register: run
 
@@ -77,16 +79,16 @@ from ansible_collections.hotdash.supabase.plugins.module_utils import runinfo
 def body(module):
     params = module.params
     if module.check_mode:
-        run_id, path, created = runinfo.planned_run_dir(params["base_dir"], params["environment"], params["run_id"])
+        run_id, path, created = runinfo.planned_run_dir(params["base_dir"], params["label"], params["run_id"])
     else:
-        run_id, path, created = runinfo.create_run_dir(params["base_dir"], params["environment"], params["run_id"])
+        run_id, path, created = runinfo.create_run_dir(params["base_dir"], params["label"], params["run_id"])
     return dict(changed=created, run_id=run_id, run_dir=path)
 
 
 def main():
     module = new_module(dict(
         base_dir=dict(type="path", default="artifacts/data"),
-        environment=dict(type="str", required=True),
+        label=dict(type="str", required=True),
         run_id=dict(type="str"),
     ), with_connection=False, needs_psycopg2=False, supports_check_mode=True)
     run_module(module, body)

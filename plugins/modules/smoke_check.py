@@ -42,6 +42,7 @@ extends_documentation_fragment:
   - hotdash.supabase.checks
   - hotdash.supabase.checks.STATEMENT_TIMEOUT
   - hotdash.supabase.checks.MISSING_TABLE
+  - hotdash.supabase.checks.WAIVERS
   - hotdash.supabase.attributes
 attributes:
   check_mode:
@@ -101,31 +102,22 @@ counts:
   sample: {"ok": 3}
 '''
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
-    connection_settings,
-    new_module,
-    run_module,
-)
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result
-from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import (
-    CheckSession,
-    normalize_read,
-    normalize_write,
-    run_read,
-    run_write,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, connection_settings, new_module, run_module
+from ansible_collections.hotdash.supabase.plugins.module_utils.check_session import CheckSession
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
+from ansible_collections.hotdash.supabase.plugins.module_utils.smoke import normalize_read, normalize_write, run_read, run_write
 
 
 def body(module):
     params = module.params
     reads = [normalize_read(spec) for spec in params["reads"]]
     writes = [normalize_write(spec) for spec in params["writes"]]
-    with CheckSession.opened(connection_settings(module), "hotdash.supabase.smoke_check", params["statement_timeout_ms"],
+    with CheckSession.opened(connection_settings(module), "hotdash.supabase.smoke_check", params["statement_timeout"],
                              params["on_missing_table"]) as session:
         checks = [run_read(session, spec) for spec in reads]
         checks.extend(run_write(session, spec, read_only_mode=params["read_only"], check_mode=module.check_mode)
                       for spec in writes)
-    return module_result(checks, params["fail_on_failed"], "smoke tests")
+    return check_result(module, checks, "smoke tests")
 
 
 def main():
@@ -134,7 +126,7 @@ def main():
         writes=dict(type="list", elements="dict", default=[]),
         read_only=dict(type="bool", default=False),
     )
-    argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout_ms", "on_missing_table"))
+    argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout", "on_missing_table", "waivers"))
     module = new_module(argument_spec, supports_check_mode=True)
     run_module(module, body)
 

@@ -44,6 +44,7 @@ extends_documentation_fragment:
   - hotdash.supabase.checks
   - hotdash.supabase.checks.STATEMENT_TIMEOUT
   - hotdash.supabase.checks.MISSING_TABLE
+  - hotdash.supabase.checks.WAIVERS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
@@ -97,26 +98,19 @@ counts:
   sample: {"ok": 4, "fail": 1, "skipped": 1}
 '''
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
-    connection_settings,
-    new_module,
-    run_module,
-)
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result
-from ansible_collections.hotdash.supabase.plugins.module_utils.sql_checks import (
-    CheckSession,
-    load_integrity_checks,
-    run_integrity_check,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, connection_settings, new_module, run_module
+from ansible_collections.hotdash.supabase.plugins.module_utils.check_session import CheckSession
+from ansible_collections.hotdash.supabase.plugins.module_utils.integrity import load_integrity_checks, run_integrity_check
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
 
 
 def body(module):
     params = module.params
     checks = load_integrity_checks(params["checks"], params["check_files"])
-    with CheckSession.opened(connection_settings(module), "hotdash.supabase.sql_check", params["statement_timeout_ms"],
+    with CheckSession.opened(connection_settings(module), "hotdash.supabase.sql_check", params["statement_timeout"],
                              params["on_missing_table"]) as session:
         results = [run_integrity_check(session, check) for check in checks]
-    return module_result(results, params["fail_on_failed"], "data integrity checks")
+    return check_result(module, results, "data integrity checks")
 
 
 def main():
@@ -124,7 +118,7 @@ def main():
         checks=dict(type="list", elements="dict", default=[]),
         check_files=dict(type="list", elements="path", default=[]),
     )
-    argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout_ms", "on_missing_table"))
+    argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout", "on_missing_table", "waivers"))
     module = new_module(argument_spec, supports_check_mode=True)
     run_module(module, body)
 

@@ -1,4 +1,4 @@
-from ansible_collections.hotdash.supabase.plugins.module_utils import approval, audit
+from ansible_collections.hotdash.supabase.plugins.module_utils import audit
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
 
 # hotdash_audit as the first release created it: approvals without the acknowledgements column
@@ -79,11 +79,11 @@ def test_an_existing_audit_schema_gets_the_acknowledgements_column(db):
     with conn, conn.cursor() as cur:
         # before the upgrade: reading works, the old row acknowledges nothing and is found again
         assert audit.approvals(cur)[0]["acknowledgements"] == {}
-        assert approval.find_recorded(cur, old, "db1", "r1") == 1
-        assert approval.find_recorded(cur, dict(old, acknowledgements={"x": True}), "db1", "r1") is None
+        assert audit.find_recorded(cur, old, "db1", "r1") == 1
+        assert audit.find_recorded(cur, dict(old, acknowledgements={"x": True}), "db1", "r1") is None
         # recording a new approval adds the column; the other table and the old row stay as they were
         recording = RecordingCursor(cur)
-        new_id, inserted = approval.record_in_database(
+        new_id, inserted = audit.record_in_database(
             recording, dict(old, acknowledgements={"incident_commander": "Ana"}), "db1", "r2")
         assert inserted
         # (the INSERT is a composed psycopg2.sql statement, the catalog reads are SELECTs)
@@ -94,8 +94,8 @@ def test_an_existing_audit_schema_gets_the_acknowledgements_column(db):
         assert rows == {1: {}, new_id: {"incident_commander": "Ana"}}
         assert audit.ensure_audit_schema(cur) is False
         # the same event again is found (with its acknowledgements), so nothing is inserted twice
-        assert approval.record_in_database(cur, dict(old, acknowledgements={"incident_commander": "Ana"}),
-                                           "db1", "r2") == (new_id, False)
+        assert audit.record_in_database(cur, dict(old, acknowledgements={"incident_commander": "Ana"}),
+                                        "db1", "r2") == (new_id, False)
     conn.close()
     assert db.query("SELECT is_nullable, column_default FROM information_schema.columns WHERE table_schema = "
                     "'hotdash_audit' AND table_name = 'approvals' AND column_name = 'acknowledgements'") == [

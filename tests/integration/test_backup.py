@@ -22,7 +22,7 @@ def test_pg_dump_takes_and_verifies_a_backup_and_check_mode_writes_nothing(db, r
     db.execute("CREATE TABLE public.orders (id int); INSERT INTO public.orders VALUES (1)")
     out = tmp_path / "backups"
     planned = run_module("backup", dict(db.connection_args(), provider="pg_dump", backup_dir=str(out),
-                                        host_label="db1"), check_mode=True)
+                                        host_label="db1", environment="staging"), check_mode=True)
     assert planned["changed"] is True and planned["checks"][0]["status"] == "skipped"
     assert planned["path"].startswith(str(out)) and not out.exists()
     result = run_module("backup", dict(db.connection_args(), provider="pg_dump", backup_dir=str(out),
@@ -38,7 +38,7 @@ def test_pg_dump_takes_and_verifies_a_backup_and_check_mode_writes_nothing(db, r
 
 def test_pg_dump_failure_is_one_line_without_password_and_leaves_no_file(db, run_module, tmp_path):
     url = db.url.replace("/%s?" % db.name, "/does_not_exist?")
-    result = run_module("backup", dict(db_url=url, provider="pg_dump", backup_dir=str(tmp_path)))
+    result = run_module("backup", dict(db_url=url, provider="pg_dump", backup_dir=str(tmp_path), environment="staging"))
     assert result["failed"] is True and "pg_dump of" in result["msg"] and "does_not_exist" in result["msg"]
     assert "\n" not in result["msg"] and ":%s@" % db.password not in result["msg"]
     assert os.listdir(str(tmp_path)) == []
@@ -47,7 +47,7 @@ def test_pg_dump_failure_is_one_line_without_password_and_leaves_no_file(db, run
 def test_path_provider_fresh_and_stale(run_module, tmp_path):
     fresh = tmp_path / "nightly_1.dump"
     fresh.write_text("x")
-    ok = run_module("backup", dict(provider="path", backup_dir=str(tmp_path), pattern="*.dump"))
+    ok = run_module("backup", dict(provider="path", backup_dir=str(tmp_path), pattern="*.dump", environment="staging"))
     assert ok["checks"][0]["status"] == "ok" and ok["backup"]["file"] == str(fresh)
     old = time.time() - 30 * 3600
     os.utime(str(fresh), (old, old))
@@ -55,24 +55,24 @@ def test_path_provider_fresh_and_stale(run_module, tmp_path):
     check = stale["checks"][0]
     assert check["status"] == "fail" and "limit 12" in check["detail"] and stale["passed"] is False
     # staging allows 24 h, still stale at 30 h; an explicit 48 h limit accepts it
-    assert run_module("backup", dict(provider="path", backup_dir=str(tmp_path), max_age_hours=48))["passed"] is True
+    assert run_module("backup", dict(provider="path", backup_dir=str(tmp_path), max_age_hours=48, environment="staging"))["passed"] is True
     waived = run_module("backup", dict(provider="path", backup_dir=str(tmp_path), environment="production",
                                        waivers={"backup": "snapshot taken by the host at 01:00, ticket CHG-7"}))
     assert waived["checks"][0]["status"] == "waived" and "CHG-7" in waived["checks"][0]["detail"]
 
 
 def test_path_provider_missing_directory_is_a_clear_error(run_module, tmp_path):
-    result = run_module("backup", dict(provider="path", backup_dir=str(tmp_path / "nope")))
+    result = run_module("backup", dict(provider="path", backup_dir=str(tmp_path / "nope"), environment="staging"))
     assert result["failed"] is True and result["msg"].startswith("backup directory not found:")
 
 
 def test_command_provider(run_module):
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
-    ok = run_module("backup", dict(provider="command", command=["echo", stamp]))
+    ok = run_module("backup", dict(provider="command", command=["echo", stamp], environment="staging"))
     assert ok["checks"][0]["status"] == "ok" and ok["backup"]["newest"] == stamp
-    bad = run_module("backup", dict(provider="command", command="echo not-a-date"))
+    bad = run_module("backup", dict(provider="command", command="echo not-a-date", environment="staging"))
     assert bad["failed"] is True and "not an ISO 8601 timestamp" in bad["msg"] and "\n" not in bad["msg"]
-    missing = run_module("backup", dict(provider="command"))
+    missing = run_module("backup", dict(provider="command", environment="staging"))
     assert missing["failed"] is True and missing["msg"] == "provider command needs command"
 
 
@@ -91,11 +91,12 @@ def test_supabase_provider_fresh_stale_and_pitr(run_module, fake_api):
 
 
 def test_supabase_provider_bad_token_and_unknown_ref(run_module, fake_api):
-    args = dict(provider="supabase", project_ref=REF, access_token="sbp_wrong_token_456", api_url=fake_api.url)
+    args = dict(provider="supabase", project_ref=REF, access_token="sbp_wrong_token_456", api_url=fake_api.url,
+                environment="staging")
     result = run_module("backup", args)
     assert result["failed"] is True and "rejected the access token (401)" in result["msg"]
     assert "sbp_wrong_token_456" not in str(result) and "\n" not in result["msg"]
     unknown = run_module("backup", dict(args, access_token=fake_api.token, project_ref="zzzzzzzzzzzzzzzzzzzz"))
     assert unknown["failed"] is True and "(404): check project_ref" in unknown["msg"]
-    no_token = run_module("backup", dict(provider="supabase", project_ref=REF, api_url=fake_api.url))
+    no_token = run_module("backup", dict(provider="supabase", project_ref=REF, api_url=fake_api.url, environment="staging"))
     assert no_token["failed"] is True and "access token is required" in no_token["msg"]

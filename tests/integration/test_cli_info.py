@@ -19,7 +19,7 @@ def test_real_cli_meets_minimum(run_module, supabase_cli):
 
 
 def test_real_cli_too_old_for_a_future_minimum(run_module, supabase_cli):
-    result = run_module("cli_info", {"path": supabase_cli, "minimum_version": "99.0.0"})
+    result = run_module("cli_info", {"path": supabase_cli, "minimum_cli_version": "99.0.0"})
     assert result["failed"] and "2.122.1" in result["msg"] and "99.0.0" in result["msg"]
     assert "\n" not in result["msg"]
 
@@ -36,15 +36,15 @@ def test_old_fake_cli_fails_with_both_versions(run_module, tmp_path):
 
 
 def test_old_fake_cli_reported_without_failing(run_module, tmp_path):
-    result = run_module("cli_info", {"path": _fake(tmp_path, "echo 2.20.0"), "fail_on_unmet": False})
+    result = run_module("cli_info", {"path": _fake(tmp_path, "echo 2.20.0"), "fail_on_failed": False})
     assert not result.get("failed")
     assert result["found"] and result["version"] == "2.20.0" and result["meets_minimum"] is False
     assert "older than the required minimum" in result["reason"]
 
 
 def test_bad_minimum_version(run_module, supabase_cli):
-    result = run_module("cli_info", {"path": supabase_cli, "minimum_version": "latest"})
-    assert result["failed"] and "minimum_version" in result["msg"]
+    result = run_module("cli_info", {"path": supabase_cli, "minimum_cli_version": "latest"})
+    assert result["failed"] and "minimum_cli_version" in result["msg"]
 
 
 def test_real_cli_gets_password_from_env(db, project, supabase_cli):

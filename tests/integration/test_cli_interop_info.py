@@ -55,7 +55,7 @@ def test_cli_push_records_exactly_our_statements(cli_runner, run_module, db, tmp
     assert any("\r\n" in s for s in history[crlf.version][1])
     result = run_module("migration_info", dict(db.connection_args(), project_dir=str(tmp_path)))
     assert result["in_sync"] is True and result["content_changed"] == []
-    assert result["counts"]["applied"] == 7
+    assert result["state_counts"]["applied"] == 7
 
 
 def test_edited_file_after_cli_push_is_content_changed(cli_runner, run_module, db, tmp_path):
@@ -77,8 +77,9 @@ def test_remote_only_after_cli_push_of_another_checkout(cli_runner, run_module, 
         (tmp_path / "supabase" / "migrations" / name).unlink()
     result = run_module("migration_info", dict(db.connection_args(), project_dir=str(tmp_path)))
     assert [r["version"] for r in result["remote_only"]] == ["20250101000006", "20250101000007"]
-    assert result["counts"]["remote_only"] == 2 and result["in_sync"] is False
-    failed = run_module("migration_info", dict(db.connection_args(), project_dir=str(tmp_path), fail_on_drift=True))
+    assert result["state_counts"]["remote_only"] == 2 and result["in_sync"] is False
+    failed = run_module("migration_info", dict(db.connection_args(), project_dir=str(tmp_path),
+                                               severities={"drift": "fail"}))
     assert failed["failed"] is True and "\n" not in failed["msg"]
     assert "20250101000006, 20250101000007" in failed["msg"]
     # The CLI agrees that these are missing locally.

@@ -35,7 +35,7 @@ def test_long_running_query_fails_with_pid_user_and_truncated_text(db, run_modul
     try:
         _wait_for(db, "SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND state = 'active' "
                       "AND now() - query_start > interval '300 milliseconds'", (pid,))
-        result = run_module("db_health_info", dict(db.connection_args(), long_query_seconds=0.2, max_query_chars=40))
+        result = run_module("db_health_info", dict(db.connection_args(), long_query_threshold=0.2, max_query_chars=40))
         check = _by_name(result)["long_running_queries"]
         assert check["status"] == "fail" and result["passed"] is False
         session = [s for s in check["data"]["sessions"] if s["pid"] == pid][0]

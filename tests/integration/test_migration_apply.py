@@ -4,11 +4,8 @@ import threading
 
 import pytest
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.apply import (
-    ADVISORY_LOCK_KEY,
-    ApplyOptions,
-    run_apply,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.apply import ApplyOptions, run_apply
+from ansible_collections.hotdash.supabase.plugins.module_utils.apply_lock import ADVISORY_LOCK_KEY
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import LockUnavailable
 from ansible_collections.hotdash.supabase.plugins.module_utils.statements import split_statements
 

@@ -39,7 +39,7 @@ def test_fresh_database_everything_pending_and_nothing_created(run_module, db, p
     result = info(run_module, db, project)
     assert result["changed"] is False and "failed" not in result
     assert result["history_table_exists"] is False
-    assert result["counts"]["pending"] == 2 and result["in_sync"] is False
+    assert result["state_counts"]["pending"] == 2 and result["in_sync"] is False
     assert [p["file"] for p in result["pending"]] == ["20251011000000_a.sql", "20251012000000_b.sql"]
     assert snapshot(db) == before
 
@@ -59,11 +59,11 @@ def test_states_against_a_recorded_history(run_module, db, project):
     assert result["history_table_exists"] is True
     checked = info(run_module, db, project, _check=True)
     assert checked["entries"] == result["entries"] and checked["changed"] is False
-    failed = info(run_module, db, project, fail_on_drift=True)
+    failed = info(run_module, db, project, severities={"drift": "fail"})
     assert failed["failed"] is True and "\n" not in failed["msg"]
     assert failed["msg"].startswith("migration drift: 1 version(s) in the history are missing")
     assert "20251014000000" in failed["msg"] and "20251012000000_b.sql" in failed["msg"]
-    assert failed["counts"] == result["counts"]
+    assert failed["state_counts"] == result["state_counts"]
     assert snapshot(db) == before
 
 
@@ -77,10 +77,10 @@ def test_seed_duplicates_fail_by_default_with_the_rename(run_module, db, project
             in result["msg"])
     assert result["duplicates"] == {"20251015": ["20251015_dashboard_rpc_functions.sql",
                                                  "20251015_dashboard_tile_queries.sql"]}
-    relaxed = info(run_module, db, project, fail_on_duplicates=False)
+    relaxed = info(run_module, db, project, severities={"duplicates": "warn"})
     assert "failed" not in relaxed and relaxed["naming"]["percent"] == 33.3
     assert relaxed["mixed_widths"] is True
-    naming = info(run_module, db, project, fail_on_duplicates=False, fail_on_naming=True)
+    naming = info(run_module, db, project, severities={"duplicates": "warn", "naming": "fail"})
     assert naming["failed"] is True
     assert "20251015_dashboard_rpc_functions.sql -> 20251015000000_dashboard_rpc_functions.sql" in naming["msg"]
 
@@ -89,7 +89,7 @@ def test_down_script_hazard(run_module, db, project):
     write(project, {"20251011000000_x.sql": "select 1;", "20251011000001_x.down.sql": "select 1;"})
     result = info(run_module, db, project)
     assert [h["file"] for h in result["hazards"]] == ["20251011000001_x.down.sql"]
-    failed = info(run_module, db, project, fail_on_hazards=True)
+    failed = info(run_module, db, project, severities={"hazards": "fail"})
     assert failed["failed"] is True and "supabase/rollbacks" in failed["msg"]
 
 
@@ -99,7 +99,7 @@ def test_extra_history_columns_are_tolerated(run_module, db, project):
     db.execute("ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN created_by text, "
                "ADD COLUMN idempotency_key text")
     result = info(run_module, db, project)
-    assert result["in_sync"] is True and result["counts"]["applied"] == 1
+    assert result["in_sync"] is True and result["state_counts"]["applied"] == 1
 
 
 def test_non_utf8_file_is_one_line_and_changes_nothing(run_module, db, project):

@@ -60,14 +60,14 @@ def test_safe_migration_and_no_files_pass(project, run_module, by_name):
     path = write(project, "20251019000000_ok.sql", "CREATE TABLE IF NOT EXISTS public.t (id bigint);\n")
     assert by_name(run_module("migration_lint", dict(files=[path], environment="production")))["lint"]["status"] \
         == "ok"
-    assert by_name(run_module("migration_lint", dict(files=[])))["lint"]["detail"] == "no pending migration to lint"
+    assert by_name(run_module("migration_lint", dict(files=[], environment="staging")))["lint"]["detail"] == "no pending migration to lint"
 
 
 def test_verify_files_exist_and_parse(project, run_module, by_name):
     (project / "supabase" / "rls_tests.sql").write_text("SELECT 1;\n")
     (project / "integrity.sql").write_text("SELECT count(* FROM x;\n")
     result = run_module("migration_lint", dict(files=[], project_dir=str(project),
-                                               verify_files=["supabase/rls_tests.sql", "integrity.sql", "gone.sql"]))
+                                               verify_files=["supabase/rls_tests.sql", "integrity.sql", "gone.sql"], environment="staging"))
     check = by_name(result)["verify_files"]
     assert check["status"] == "fail" and "missing: gone.sql" in check["detail"] and "integrity.sql line 1" in \
         check["detail"]
@@ -75,8 +75,8 @@ def test_verify_files_exist_and_parse(project, run_module, by_name):
 
 
 def test_missing_file_and_missing_squawk_are_one_line_errors(project, run_module):
-    result = run_module("migration_lint", dict(files=[str(project / "nope.sql")]))
+    result = run_module("migration_lint", dict(files=[str(project / "nope.sql")], environment="staging"))
     assert result["failed"] is True and result["msg"] == "migration file not found: %s" % (project / "nope.sql")
     path = write(project, "20251019000000_ok.sql", "SELECT 1;\n")
-    nosquawk = run_module("migration_lint", dict(files=[path], squawk_path=str(project / "squawk")))
+    nosquawk = run_module("migration_lint", dict(files=[path], squawk_path=str(project / "squawk"), environment="staging"))
     assert nosquawk["failed"] is True and nosquawk["msg"].startswith("squawk not found at")

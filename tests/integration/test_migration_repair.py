@@ -80,7 +80,7 @@ def test_fetch_writes_remote_only_files_and_cli_agrees(db, project, tmp_path, ru
         version = os.path.basename(path).split("_", 1)[0]
         assert split_statements(open(path).read()) == recorded[version][1]
     info = run_module("migration_info", base(db, project))
-    assert info["counts"]["remote_only"] == 0 and info["content_changed"] == []
+    assert info["state_counts"]["remote_only"] == 0 and info["content_changed"] == []
     listed = json.loads(cli_runner(["migration", "list", "--db-url", db.url, "--output-format", "json"],
                                    cwd=project).stdout)["migrations"]
     assert all(row["local"] for row in listed)  # no remote-only version for the CLI either

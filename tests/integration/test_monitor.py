@@ -124,9 +124,9 @@ def test_a_sustained_error_rate_breaches_with_a_reason(app_db, run_module, tmp_p
     assert app_db.password not in (out / "monitor.jsonl").read_text() + summary
 
 
-def test_fail_on_breach_fails_with_one_line_and_keeps_the_files(app_db, run_module, tmp_path):
+def test_fail_on_failed_fails_on_a_breach_with_one_line_and_keeps_the_files(app_db, run_module, tmp_path):
     app_db.execute("INSERT INTO public.observability_logs (level, message) SELECT 'ERROR', 'x' FROM generate_series(1, 5)")
-    result = watch(run_module, app_db, tmp_path, window=0, interval=60, sustain=0, fail_on_breach=True, chart=False)
+    result = watch(run_module, app_db, tmp_path, window=0, interval=60, sustain=0, fail_on_failed=True, chart=False)
     assert result["failed"] and "\n" not in result["msg"]
     assert result["msg"].startswith("monitor window breached: error rate above 1.00% over the trailing 60 s")
     assert (tmp_path / "monitor.jsonl").exists() and (tmp_path / "monitor_summary.md").exists()
@@ -141,7 +141,7 @@ GRANT EXECUTE ON FUNCTION public.slow_tiles() TO authenticated;
 
 def test_probes_measure_real_percentiles_and_a_slow_rpc_misses_its_budget(app_db, run_module, tmp_path):
     app_db.execute(SLOW_RPC)
-    probes = ["get_inventory_summary", {"name": "slow tiles", "function": "slow_tiles", "budget_ms": 50},
+    probes = ["get_inventory_summary", {"name": "slow tiles", "function": "slow_tiles", "budget": 0.05},
               {"name": "tiles view", "query": "SELECT * FROM public.dashboard_tiles"}]
     result = watch(run_module, app_db, tmp_path, window=1.5, interval=0.5, probes=probes, probe_rate=10,
                    statements_min_calls=1)
@@ -162,7 +162,7 @@ def test_probes_measure_real_percentiles_and_a_slow_rpc_misses_its_budget(app_db
     assert result["history_tail"][0]["version"] == "20251019090000"
     assert result["degraded"] == [] and result["changed"] is False
     as_trigger = watch(run_module, app_db, tmp_path, window=1.5, interval=0.5, probes=probes[1:2], probe_rate=10,
-                       breach_on=["error_rate", "p95"], p95_budget_ms=50, sustain=0.4)
+                       breach_on=["error_rate", "p95"], p95_budget=0.05, sustain=0.4)
     assert as_trigger["breached"] is True and [t["kind"] for t in as_trigger["triggers"]] == ["rpc_budget"]
 
 

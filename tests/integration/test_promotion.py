@@ -123,7 +123,8 @@ def test_drift_remote_only_and_out_of_order_fail(prod_and_staging, project, run_
 def test_naming_fails_in_production_and_warns_on_staging(make_db, project, run_module):
     target = make_db()
     write(project, ("20251015", "dashboard_rpc_functions", "SELECT 1;\n"))
-    stg = by_name(run_module("migration_readiness_info", dict(target.connection_args(), project_dir=str(project))))
+    stg = by_name(run_module("migration_readiness_info", dict(target.connection_args(), project_dir=str(project),
+                                                              environment="staging")))
     assert stg[0]["naming"] == "warn" and "20251015_dashboard_rpc_functions.sql" in stg[1]["naming"]["detail"]
     prod = by_name(run_module("migration_readiness_info", dict(target.connection_args(), project_dir=str(project),
                                                                environment="production", promotion_gate=False,
@@ -140,9 +141,10 @@ def test_production_without_staging_url_fails_closed(prod_and_staging, project, 
 
 
 def test_bad_inputs_are_one_line_errors(db, project, run_module):
-    result = run_module("migration_readiness_info", dict(db.connection_args(), project_dir=str(project / "x")))
+    result = run_module("migration_readiness_info", dict(db.connection_args(), project_dir=str(project / "x"),
+                                                         environment="staging"))
     assert result["failed"] is True and "migrations directory not found" in result["msg"] and "\n" not in result["msg"]
     bad_url = run_module("migration_readiness_info", dict(db.connection_args(), project_dir=str(project),
-                                                          staging_db_url="mysql://u:pw@h/db"))
+                                                          staging_db_url="mysql://u:pw@h/db", environment="staging"))
     assert bad_url["failed"] is True and bad_url["msg"].startswith(
         "staging_db_url: must be a ") and "scheme 'mysql'" in bad_url["msg"] and ":pw@" not in bad_url["msg"]

@@ -11,7 +11,7 @@ RUNBOOK = [
 
 def rpc(hotdash, run_module, functions, **extra):
     # Budgets in the passing tests are generous: they test the mechanism, not the machine's speed.
-    args = dict(hotdash.connection_args(), functions=functions, budget_ms=10000)
+    args = dict(hotdash.connection_args(), functions=functions, budget=10)
     args.update(extra)
     return run_module("rpc_check", args)
 
@@ -45,11 +45,11 @@ def test_function_that_raises_fails(hotdash, run_module, by_name):
 
 def test_function_over_budget_fails(hotdash, run_module, by_name):
     hotdash.execute("create function public.get_slow() returns int language sql as 'select 1 from pg_sleep(0.2)'")
-    result = rpc(hotdash, run_module, [{"name": "get_slow", "budget_ms": 50, "calls": 1}])
+    result = rpc(hotdash, run_module, [{"name": "get_slow", "budget": 0.05, "calls": 1}])
     check = by_name(result)["rpc: get_slow"]
     assert check["status"] == "fail" and check["detail"].startswith("over budget: ")
     assert check["data"]["median_ms"] >= 200
-    warned = rpc(hotdash, run_module, [{"name": "get_slow", "budget_ms": 50, "calls": 1, "budget_status": "warn"}])
+    warned = rpc(hotdash, run_module, [{"name": "get_slow", "budget": 0.05, "calls": 1, "budget_status": "warn"}])
     assert warned["passed"] is True and warned["checks"][0]["status"] == "warn"
 
 

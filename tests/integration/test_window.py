@@ -33,14 +33,16 @@ def test_override_reason_waives_and_is_recorded(run_module):
 
 
 def test_staging_needs_no_window_and_wraparound_with_days(run_module):
-    assert check(run_module("maintenance_window_info", dict(now="2026-11-26T12:00:00Z")))["status"] == "ok"
+    assert check(run_module("maintenance_window_info", dict(environment="staging",
+                                                            now="2026-11-26T12:00:00Z")))["status"] == "ok"
     # 2026-11-26 is a Thursday; 01:00 Friday is inside a window that starts Thursday 22:00
-    args = dict(windows=[{"start": "22:00", "end": "02:00", "days": ["thu"]}], now="2026-11-27T01:00:00Z")
+    args = dict(environment="staging", windows=[{"start": "22:00", "end": "02:00", "days": ["thu"]}],
+                now="2026-11-27T01:00:00Z")
     assert check(run_module("maintenance_window_info", args))["status"] == "ok"
     assert check(run_module("maintenance_window_info", dict(args, now="2026-11-28T01:00:00Z")))["status"] == "fail"
 
 
 def test_bad_window_is_a_one_line_error(run_module):
-    result = run_module("maintenance_window_info", dict(windows=["2am-4am"]))
+    result = run_module("maintenance_window_info", dict(environment="staging", windows=["2am-4am"]))
     assert result["failed"] is True and "\n" not in result["msg"]
     assert result["msg"] == "maintenance window '2am-4am': '2am' is not a HH:MM time (UTC, 00:00-23:59)"

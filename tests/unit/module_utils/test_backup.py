@@ -1,29 +1,10 @@
-import datetime
+"""Backup freshness providers and their check (no database)."""
 import os
 import sys
 
 import pytest
 
 from ansible_collections.hotdash.supabase.plugins.module_utils import backup
-from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
-
-
-@pytest.mark.parametrize("text,expected", [
-    ("2025-10-19T03:00:00Z", 1760842800.0),
-    ("2025-10-19T05:00:00+02:00", 1760842800.0),
-    ("2025-10-19 03:00:00", 1760842800.0),
-    ("2025-10-19T03:00:00.250Z", 1760842800.25),
-    ("2025-10-19T03:00Z", 1760842800.0),
-    ("1760842800", 1760842800.0),
-])
-def test_parse_timestamp(text, expected):
-    assert backup.parse_timestamp(text) == expected
-
-
-@pytest.mark.parametrize("text", ["yesterday", "2025-13-01T00:00:00Z", "", "2025-10-19T25:00:00Z"])
-def test_parse_timestamp_rejects(text):
-    with pytest.raises(InvalidInput):
-        backup.parse_timestamp(text)
 
 
 def test_evaluate_fresh_stale_and_missing():
@@ -35,11 +16,6 @@ def test_evaluate_fresh_stale_and_missing():
     assert status == "fail" and "13.0 h old, limit 12 h" in detail and remedy
     assert backup.evaluate(backup.finding("path", None, "/b/*"), 12)[0] == "fail"
     assert backup.default_max_age_hours("production") == 12 and backup.default_max_age_hours("staging") == 24
-
-
-def test_dump_file_name_is_safe_and_sortable():
-    moment = datetime.datetime(2025, 10, 19, 3, 0, 0, tzinfo=datetime.timezone.utc)
-    assert backup.backup_filename("db 1/prod", "hot dash", moment) == "db-1-prod_hot-dash_20251019T030000Z.dump"
 
 
 def test_from_path_ignores_temporary_dumps_and_other_patterns(tmp_path):
@@ -61,3 +37,14 @@ def test_from_command_parses_last_line_and_reports_failures():
     assert "exited 3" in str(err.value)
     with pytest.raises(backup.BackupError):
         backup.from_command(["/nonexistent/tool"])
+
+
+def test_backup_freshness_from_documented_shape():
+    data = {"pitr_enabled": False, "walg_enabled": True,
+            "backups": [{"is_physical_backup": True, "status": "COMPLETED", "inserted_at": "2025-10-19T03:00:00.000Z"},
+                        {"is_physical_backup": True, "status": "FAILED", "inserted_at": "2025-10-19T09:00:00.000Z"}],
+            "physical_backup_data": {}}
+    newest, pitr, completed = backup.backup_freshness(data, now_unix=1760900000)
+    assert newest == 1760842800.0 and pitr is False and completed == 1
+    data["pitr_enabled"] = True
+    assert backup.backup_freshness(data, now_unix=1760900000)[0] == 1760900000

@@ -161,4 +161,4 @@ def test_parse_push_text():
 def test_info_reports_minimum(tmp_path):
     info = SupabaseCli(path=fake_cli(tmp_path, "echo 2.50.0")).info("2.48.3")
     assert info["version"] == "2.50.0" and info["meets_minimum"] is True
-    assert climod.DEFAULT_MINIMUM_VERSION == "2.48.3"
+    assert climod.MINIMUM_CLI_VERSION == "2.48.3"

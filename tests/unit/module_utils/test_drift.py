@@ -39,8 +39,8 @@ def test_every_state(tmp_path):
                       "20251013000000": "out_of_order", "20251014000000": "remote_only",
                       "20251015000000": "remote_only", "20251016000000": "pending"}
     assert [e["version"] for e in report.entries] == sorted(states)
-    assert report.counts == {"applied": 1, "pending": 1, "out_of_order": 1, "content_changed": 1,
-                             "remote_only": 2, "total": 6}
+    assert report.state_counts == {"applied": 1, "pending": 1, "out_of_order": 1, "content_changed": 1,
+                                   "remote_only": 2, "total": 6}
     assert [m.version for m in report.pending] == ["20251013000000", "20251016000000"]
     assert report.newest_applied == "20251015000000"
     assert report.in_sync is False
@@ -60,13 +60,13 @@ def test_in_sync_and_unverified_rows(tmp_path):
     report = classify(local, [row("20251011000000", "a", "select 1;"), row("20251012000000", "b", None)])
     assert report.in_sync is True and report.drift_message() is None
     assert report.unverified == ["20251012000000"]
-    assert report.counts["applied"] == 2
+    assert report.state_counts["applied"] == 2
 
 
 def test_empty_history_everything_pending(tmp_path):
     local = project(tmp_path, {"20251011000000_a.sql": "select 1;"})
     report = classify(local, [], history_table_exists=False)
-    assert report.counts["pending"] == 1 and report.newest_applied is None
+    assert report.state_counts["pending"] == 1 and report.newest_applied is None
     assert report.as_dict()["history_table_exists"] is False
 
 
@@ -111,4 +111,4 @@ def test_classify_is_linear(tmp_path):
     local = project(tmp_path, files)
     remote = [row("2025%010d" % i, "m", "select %d;" % i) for i in range(1000)]
     report = classify(local, remote)
-    assert report.in_sync and report.counts["applied"] == 1000
+    assert report.in_sync and report.state_counts["applied"] == 1000

@@ -29,7 +29,7 @@ def test_lint_check_summarises_dangerous_findings_and_parse_errors():
               "dangerous": [{"file": "a.sql", "line": i, "rule": "ban-drop-column"} for i in range(1, 7)]}
     check = lint.lint_check(result, "production")
     assert check["status"] == "fail" and "6 dangerous operation(s) in 1 file(s) (production)" in check["detail"]
-    assert check["detail"].endswith("and 2 more")
+    assert check["detail"].endswith("(+2 more)")
     result.update(parse_errors=[{"file": "a.sql", "line": 2, "message": "syntax error"}])
     assert "a.sql line 2: syntax error" in lint.lint_check(result, "staging")["detail"]
 

@@ -27,17 +27,6 @@ def test_restore_target_must_be_a_positive_unix_time():
     assert api.requests_made == 0
 
 
-def test_backup_freshness_from_documented_shape():
-    data = {"pitr_enabled": False, "walg_enabled": True,
-            "backups": [{"is_physical_backup": True, "status": "COMPLETED", "inserted_at": "2025-10-19T03:00:00.000Z"},
-                        {"is_physical_backup": True, "status": "FAILED", "inserted_at": "2025-10-19T09:00:00.000Z"}],
-            "physical_backup_data": {}}
-    newest, pitr, completed = management_api.backup_freshness(data, now_unix=1760900000)
-    assert newest == 1760842800.0 and pitr is False and completed == 1
-    data["pitr_enabled"] = True
-    assert management_api.backup_freshness(data, now_unix=1760900000)[0] == 1760900000
-
-
 def test_error_messages_are_one_line_and_never_contain_the_token():
     api = management_api.ManagementApi("sbp_secret")
     with pytest.raises(management_api.ManagementApiError) as err:

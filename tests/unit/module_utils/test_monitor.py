@@ -202,7 +202,7 @@ def test_error_rate_without_rows_is_unknown_not_zero():
     (dict(error_rate_rollback=1.5), "error_rate_rollback must be a fraction between 0 and 1"),
     (dict(error_rate_warn=0.02, error_rate_rollback=0.01), "must not exceed error_rate_rollback"),
     (dict(sustain=-1), "sustain must be >= 0"),
-    (dict(p95_budget_ms=0), "p95_budget_ms > 0"),
+    (dict(p95_budget_ms=0), "p95_budget > 0"),
     (dict(rate_window=0), "rate_window > 0"),
     (dict(pool_usage_max=80), "pool_usage_max must be a fraction"),
 ])

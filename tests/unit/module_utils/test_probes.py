@@ -44,10 +44,10 @@ def test_probes_take_the_verify_roles_rpc_functions_and_queries():
     parsed = probes.parse_probes([
         "get_inventory_summary",
         {"name": "revenue", "function": "public.get_revenue_metrics",
-         "args": [{"sql": "now() - interval '7 days'"}, {"sql": "now()"}], "budget_ms": 300, "calls": 3},
+         "args": [{"sql": "now() - interval '7 days'"}, {"sql": "now()"}], "budget": 0.3, "calls": 3},
         {"name": "count", "function": "api.count_for", "args": [3, "x"], "role": "anon", "claims": {"sub": "u1"}},
         {"name": "tiles", "query": "SELECT count(*) FROM public.dashboard_tiles;", "role": "service_role"},
-    ], monitor.guard_query, default_budget_ms=500)
+    ], monitor.guard_query, default_budget=0.5)
     assert [p["name"] for p in parsed] == ["get_inventory_summary", "revenue", "count", "tiles"]
     assert [p["kind"] for p in parsed] == ["rpc", "rpc", "rpc", "query"]
     assert [p["budget_ms"] for p in parsed] == [500.0, 300.0, 500.0, 500.0]

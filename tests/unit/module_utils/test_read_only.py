@@ -1,11 +1,9 @@
 """db_read_only planning without a database."""
-import datetime
-
 import pytest
 from psycopg2 import sql
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
-from ansible_collections.hotdash.supabase.plugins.module_utils.read_only import is_on, plan_statements, utc_iso
+from ansible_collections.hotdash.supabase.plugins.module_utils.read_only import is_on, plan_statements
 
 
 @pytest.mark.parametrize("value, expected", [("on", True), ("TRUE", True), ("1", True), ("off", False),
@@ -29,12 +27,3 @@ def test_state_must_be_on_or_off():
     with pytest.raises(InvalidInput) as err:
         plan_statements("hotdash", "yes")
     assert str(err.value) == "state must be on or off, not 'yes'"
-
-
-def test_utc_iso():
-    assert utc_iso(datetime.datetime(2025, 10, 19, 2, 0, tzinfo=datetime.timezone.utc)) == "2025-10-19T02:00:00.000000Z"
-
-
-def test_utc_iso_converts_server_times_to_utc():
-    cest = datetime.timezone(datetime.timedelta(hours=2))
-    assert utc_iso(datetime.datetime(2025, 10, 19, 4, 0, tzinfo=cest)) == "2025-10-19T02:00:00.000000Z"

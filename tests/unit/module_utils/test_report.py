@@ -81,6 +81,16 @@ def test_module_result_fails_only_when_asked():
     with pytest.raises(CheckFailed) as info:
         module_result(checks, fail_on_failed=True, what="integrity")
     assert str(info.value) == "integrity failed: b: rows=1 (expected rows == 0)"
+    assert info.value.result["counts"] == {"ok": 1, "fail": 1}
+
+
+def test_module_result_applies_waivers_and_can_fail_with_the_details_alone():
+    checks = [make_check("a", "fail", "migration drift: 1 version(s)"), make_check("b", "fail", "duplicates")]
+    waived = module_result(checks, waivers={"b": "CHG-7 known"})
+    assert [c["status"] for c in waived["checks"]] == ["fail", "waived"] and waived["counts"] == {"fail": 1, "waived": 1}
+    with pytest.raises(CheckFailed) as info:
+        module_result(checks, fail_on_failed=True, what=None)
+    assert str(info.value) == "migration drift: 1 version(s); duplicates"
 
 
 def test_make_check_has_one_shape_for_every_caller():
@@ -90,15 +100,17 @@ def test_make_check_has_one_shape_for_every_caller():
 
 
 def test_check_argument_spec_is_the_documented_shared_options():
-    spec = check_argument_spec("fail_on_failed", "statement_timeout_ms", "on_missing_table", "waivers")
+    spec = check_argument_spec("fail_on_failed", "statement_timeout", "on_missing_table", "waivers")
     assert spec == {"fail_on_failed": {"type": "bool", "default": False},
-                    "statement_timeout_ms": {"type": "int", "default": 30000},
+                    "statement_timeout": {"type": "float", "default": 30.0},
                     "on_missing_table": {"type": "str", "default": "skip", "choices": ["skip", "fail"]},
                     "waivers": {"type": "dict", "default": {}}}
     spec["waivers"]["default"]["x"] = "changed"
     assert check_argument_spec("waivers")["waivers"]["default"] == {}  # every module gets its own copy
     with pytest.raises(ValueError):
         check_argument_spec("timeout")
+    assert check_argument_spec("fail_on_failed", fail_on_failed=True)["fail_on_failed"]["default"] is True
+    assert check_argument_spec("fail_on_failed")["fail_on_failed"]["default"] is False
 
 
 def test_append_once_appends_a_marked_entry_once_and_check_mode_writes_nothing(tmp_path):

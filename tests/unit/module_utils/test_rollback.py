@@ -5,15 +5,15 @@ import os
 import pytest
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
-from ansible_collections.hotdash.supabase.plugins.module_utils.rollback import (
-    RollbackOptions,
-    log_path_for,
+from ansible_collections.hotdash.supabase.plugins.module_utils.down_scripts import (
     parse_reverts_header,
     plan_down_scripts,
-    qualify,
-    verification_checks,
     versions_to_revert,
 )
+from ansible_collections.hotdash.supabase.plugins.module_utils.progress_log import rollback_log_path
+from ansible_collections.hotdash.supabase.plugins.module_utils.relations import qualified
+from ansible_collections.hotdash.supabase.plugins.module_utils.rollback import RollbackOptions
+from ansible_collections.hotdash.supabase.plugins.module_utils.rollback_verify import verification_checks
 
 
 def test_reverts_header_lines_commas_and_blanks():
@@ -63,7 +63,7 @@ def test_bad_options_are_one_line(kwargs, message):
 
 
 def test_qualify_defaults_to_public():
-    assert qualify("facts") == "public.facts" and qualify("app.facts") == "app.facts"
+    assert qualified("facts") == "public.facts" and qualified("app.facts") == "app.facts"
 
 
 def _project(tmp_path, downs):
@@ -149,12 +149,10 @@ def test_backup_counts_compared_for_logical_restore():
 
 def test_log_path_name():
     moment = datetime.datetime(2025, 10, 19, 2, 15, 0, tzinfo=datetime.timezone.utc)
-    assert log_path_for("/r/db1", "staging", moment) == "/r/db1/staging_rollback_20251019T021500Z.log"
+    assert rollback_log_path("/r/db1", "staging", moment) == "/r/db1/staging_rollback_20251019T021500Z.log"
 
 
 def test_plan_down_scripts_reads_a_configured_rollback_dir(tmp_path):
-    from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
-    from ansible_collections.hotdash.supabase.plugins.module_utils.rollback import plan_down_scripts
     (tmp_path / "supabase" / "migrations").mkdir(parents=True)
     custom = tmp_path / "db" / "down"
     custom.mkdir(parents=True)

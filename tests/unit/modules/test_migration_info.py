@@ -9,12 +9,11 @@ def test_documented_options_match_the_argument_spec():
     options = doc["options"]
     expected = {
         "project_dir": {"type": "path", "required": True},
-        "fail_on_drift": {"type": "bool", "default": False},
-        "fail_on_naming": {"type": "bool", "default": False},
-        "fail_on_duplicates": {"type": "bool", "default": True},
-        "fail_on_hazards": {"type": "bool", "default": False},
+        "severities": {"type": "dict", "default": {}},
+        "fail_on_failed": {"type": "bool", "default": True},
     }
     assert set(options) == set(expected)
+    assert "hotdash.supabase.checks.WAIVERS" in doc["extends_documentation_fragment"]
     for name, spec in expected.items():
         for key, value in spec.items():
             assert options[name].get(key) == value, (name, key)
@@ -22,8 +21,9 @@ def test_documented_options_match_the_argument_spec():
     assert "hotdash.supabase.connection" in doc["extends_documentation_fragment"]
     yaml.safe_load(migration_info.EXAMPLES)
     returned = yaml.safe_load(migration_info.RETURN)
-    for key in ("entries", "counts", "in_sync", "pending", "remote_only", "content_changed", "out_of_order",
-                "naming", "duplicates", "skipped", "mixed_widths", "newest_applied", "history_table_exists"):
+    for key in ("checks", "passed", "counts", "entries", "state_counts", "in_sync", "pending", "remote_only",
+                "content_changed", "out_of_order", "naming", "duplicates", "skipped", "mixed_widths", "newest_applied",
+                "history_table_exists"):
         assert key in returned
 
 

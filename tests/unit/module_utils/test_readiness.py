@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.hotdash.supabase.plugins.module_utils import promotion
+from ansible_collections.hotdash.supabase.plugins.module_utils import readiness
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.history import HistoryRow
 
@@ -15,34 +15,34 @@ class Pending(object):
 
 
 def test_order_check():
-    ok = promotion.order_check(["20251019000000"], ["20251011000000", "20251012000000"])
+    ok = readiness.order_check(["20251019000000"], ["20251011000000", "20251012000000"])
     assert ok["status"] == "ok"
-    late = promotion.order_check(["20251010000000", "20251019000000"], ["20251012000000"])
+    late = readiness.order_check(["20251010000000", "20251019000000"], ["20251012000000"])
     assert late["status"] == "fail" and late["data"]["out_of_order"] == ["20251010000000"]
-    assert promotion.order_check(["20251010000000"], ["20251012000000"], allow_out_of_order=True)["status"] == "warn"
-    assert promotion.order_check(["1"], [])["status"] == "ok"
+    assert readiness.order_check(["20251010000000"], ["20251012000000"], allow_out_of_order=True)["status"] == "warn"
+    assert readiness.order_check(["1"], [])["status"] == "ok"
 
 
 def test_promotion_gate_missing_and_different():
     pending = [Pending("1", ["CREATE TABLE a (id int)"]), Pending("2", ["SELECT 1"]), Pending("3", ["SELECT 3"])]
     staged = [HistoryRow("1", "a", ["CREATE TABLE a (id int)"]), HistoryRow("2", "b", ["SELECT 2"])]
-    check = promotion.promotion_gate(pending, staged, "production")
+    check = readiness.promotion_gate(pending, staged, "production")
     assert check["status"] == "fail"
     assert check["data"]["missing_on_staging"] == ["3"] and check["data"]["different_on_staging"] == ["2"]
-    assert promotion.promotion_gate(pending[:1], staged, "production")["status"] == "ok"
+    assert readiness.promotion_gate(pending[:1], staged, "production")["status"] == "ok"
 
 
 def test_rollback_down_scripts_and_exercise(tmp_path):
     (tmp_path / "20251019000000_x.down.sql").write_text("SELECT 1;")
-    ok = promotion.rollback_check(["20251019000000"], "down_scripts", "staging", rollback_dir=str(tmp_path))
+    ok = readiness.rollback_check(["20251019000000"], "down_scripts", "staging", rollback_dir=str(tmp_path))
     assert ok["status"] == "ok"
-    missing = promotion.rollback_check(["20251019000000", "20251020000000"], "down_scripts", "staging",
+    missing = readiness.rollback_check(["20251019000000", "20251020000000"], "down_scripts", "staging",
                                        rollback_dir=str(tmp_path))
     assert missing["status"] == "fail" and "20251020000000" in missing["detail"]
-    prod = promotion.rollback_check(["20251019000000"], "down_scripts", "production", rollback_dir=str(tmp_path),
+    prod = readiness.rollback_check(["20251019000000"], "down_scripts", "production", rollback_dir=str(tmp_path),
                                     exercises=[{"succeeded": True, "versions": ["20251018000000"]}])
     assert prod["status"] == "fail" and "rollback exercise" in prod["detail"]
-    covered = promotion.rollback_check(["20251019000000"], "down_scripts", "production", rollback_dir=str(tmp_path),
+    covered = readiness.rollback_check(["20251019000000"], "down_scripts", "production", rollback_dir=str(tmp_path),
                                        exercises=[{"id": 4, "succeeded": True, "versions": ["20251019000000"],
                                                    "exercised_at": "2026-11-25"}])
     assert covered["status"] == "ok" and covered["data"]["exercise"]["id"] == 4
@@ -51,27 +51,27 @@ def test_rollback_down_scripts_and_exercise(tmp_path):
 def test_rollback_other_strategies(tmp_path):
     dump = tmp_path / "db.dump"
     dump.write_text("x")
-    assert promotion.rollback_check(["1"], "logical_restore", "staging", backup_path=str(dump))["status"] == "ok"
-    assert promotion.rollback_check(["1"], "logical_restore", "staging")["status"] == "fail"
-    assert promotion.rollback_check(["1"], "supabase_pitr", "staging", pitr_enabled=True)["status"] == "ok"
-    assert promotion.rollback_check(["1"], "supabase_pitr", "staging")["status"] == "fail"
-    assert promotion.rollback_check(["1"], "none", "staging")["status"] == "fail"
-    assert promotion.rollback_check([], "none", "production")["status"] == "ok"
+    assert readiness.rollback_check(["1"], "logical_restore", "staging", backup_path=str(dump))["status"] == "ok"
+    assert readiness.rollback_check(["1"], "logical_restore", "staging")["status"] == "fail"
+    assert readiness.rollback_check(["1"], "supabase_pitr", "staging", pitr_enabled=True)["status"] == "ok"
+    assert readiness.rollback_check(["1"], "supabase_pitr", "staging")["status"] == "fail"
+    assert readiness.rollback_check(["1"], "none", "staging")["status"] == "fail"
+    assert readiness.rollback_check([], "none", "production")["status"] == "ok"
     with pytest.raises(InvalidInput):
-        promotion.rollback_check(["1"], "magic", "staging")
+        readiness.rollback_check(["1"], "magic", "staging")
 
 
 @pytest.mark.parametrize("old_name", ["script", "backup", "pitr"])
 def test_only_the_rollback_roles_strategy_names_are_accepted(old_name):
-    assert promotion.ROLLBACK_STRATEGIES == ("down_scripts", "logical_restore", "supabase_pitr", "staging_reset", "none")
+    assert readiness.ROLLBACK_STRATEGIES == ("down_scripts", "logical_restore", "supabase_pitr", "staging_reset", "none")
     with pytest.raises(InvalidInput, match="not one of down_scripts, logical_restore, supabase_pitr"):
-        promotion.rollback_check(["1"], old_name, "staging")
+        readiness.rollback_check(["1"], old_name, "staging")
 
 
 def test_staging_reset_only_for_staging_and_local():
-    assert promotion.rollback_check(["1"], "staging_reset", "staging")["status"] == "ok"
-    assert promotion.rollback_check(["1"], "staging_reset", "local")["status"] == "ok"
-    prod = promotion.rollback_check(["1"], "staging_reset", "production",
+    assert readiness.rollback_check(["1"], "staging_reset", "staging")["status"] == "ok"
+    assert readiness.rollback_check(["1"], "staging_reset", "local")["status"] == "ok"
+    prod = readiness.rollback_check(["1"], "staging_reset", "production",
                                     exercises=[{"succeeded": True, "versions": ["1"]}])
     assert prod["status"] == "fail" and "only in staging or local, not in production" in prod["detail"]
     assert "down_scripts, logical_restore or supabase_pitr" in prod["remedy"]
@@ -80,17 +80,17 @@ def test_staging_reset_only_for_staging_and_local():
 def test_down_scripts_with_the_runbooks_single_rollback_script(tmp_path):
     script = tmp_path / "rollback_migrations_20251019.sql"
     script.write_text("-- reverts: 20251019000000, 20251015000000\nDROP TABLE x;\n")
-    ok = promotion.rollback_check(["20251015000000", "20251019000000"], "down_scripts", "staging",
+    ok = readiness.rollback_check(["20251015000000", "20251019000000"], "down_scripts", "staging",
                                   rollback_dir=str(tmp_path / "none"), rollback_script=str(script))
     assert ok["status"] == "ok" and ok["data"]["rollback_script"] == str(script)
-    short = promotion.rollback_check(["20251019000000", "20251020000000"], "down_scripts", "staging",
+    short = readiness.rollback_check(["20251019000000", "20251020000000"], "down_scripts", "staging",
                                      rollback_script=str(script))
     assert short["status"] == "fail" and "does not revert 20251020000000" in short["detail"]
     assert "-- reverts:" in short["remedy"]
     script.write_text("DROP TABLE x;\n")
-    headless = promotion.rollback_check(["20251019000000"], "down_scripts", "staging", rollback_script=str(script))
+    headless = readiness.rollback_check(["20251019000000"], "down_scripts", "staging", rollback_script=str(script))
     assert headless["status"] == "fail" and "names no versions" in headless["detail"]
-    missing = promotion.rollback_check(["1"], "down_scripts", "staging", rollback_script=str(tmp_path / "nope.sql"))
+    missing = readiness.rollback_check(["1"], "down_scripts", "staging", rollback_script=str(tmp_path / "nope.sql"))
     assert missing["status"] == "fail" and "not found" in missing["detail"]
 
 
@@ -98,4 +98,4 @@ def test_two_down_scripts_for_one_version_is_an_error(tmp_path):
     (tmp_path / "1_a.down.sql").write_text("")
     (tmp_path / "1_b.down.sql").write_text("")
     with pytest.raises(InvalidInput):
-        promotion.rollback_check(["1"], "down_scripts", "staging", rollback_dir=str(tmp_path))
+        readiness.rollback_check(["1"], "down_scripts", "staging", rollback_dir=str(tmp_path))

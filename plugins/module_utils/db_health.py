@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, HotDash data team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connection and server checks of the preflight (checks are built with ``report.make_check``).
+"""Connection and server checks of the preflight (``db_health_info``; checks built with ``report.make_check``).
 
 The runbook's "Step 1: Pre-Apply Verification" queries, made into checks with thresholds:
 reachable within a timeout and server version (``connection``), database size (``server``),
@@ -17,20 +17,10 @@ import time
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ConnectionFailed
+from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief, clip
+from ansible_collections.hotdash.supabase.plugins.module_utils.relations import split_relation
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
-
-
-class Timer(object):
-    def __enter__(self):
-        self.start = time.monotonic()
-        return self
-
-    def __exit__(self, *exc):
-        self.ms = (time.monotonic() - self.start) * 1000.0
-
-    @property
-    def elapsed_ms(self):
-        return (time.monotonic() - self.start) * 1000.0
+from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import elapsed_ms
 
 
 # -- queries ----------------------------------------------------------------------------------------------------------
@@ -62,19 +52,9 @@ def long_running_queries(cur, min_seconds=60, max_query_chars=120):
         (int(max_query_chars) + 1, float(min_seconds)))
     out = []
     for pid, user, state, seconds, query, wait in cur.fetchall():
-        query = query or ""
-        if len(query) > max_query_chars:
-            query = query[:max(max_query_chars - 3, 0)] + "..."
         out.append({"pid": pid, "user": user, "state": state, "duration_s": round(seconds, 1),
-                    "query": redact(query), "wait_event_type": wait})
+                    "query": redact(clip(query or "", max_query_chars)), "wait_event_type": wait})
     return out
-
-
-def _split_table(name):
-    parts = [p.strip().strip('"') for p in str(name).split(".")]
-    if len(parts) == 1:
-        return None, parts[0]
-    return parts[-2], parts[-1]
 
 
 def locks_on_tables(cur, tables, max_query_chars=120):
@@ -83,7 +63,7 @@ def locks_on_tables(cur, tables, max_query_chars=120):
     An unqualified name matches that table in any non-system schema. Tables that do not exist yet (created
     by the pending migrations) simply have no locks.
     """
-    pairs = [_split_table(t) for t in tables or []]
+    pairs = [split_relation(t) for t in tables or []]
     if not pairs:
         return []
     schemas = [pair[0] or "" for pair in pairs]
@@ -103,24 +83,21 @@ def locks_on_tables(cur, tables, max_query_chars=120):
         (schemas, names, int(max_query_chars) + 1))
     out = []
     for pid, user, relation, mode, granted, state, seconds, query in cur.fetchall():
-        query = query or ""
-        if len(query) > max_query_chars:
-            query = query[:max(max_query_chars - 3, 0)] + "..."
         out.append({"pid": pid, "user": user, "relation": relation, "mode": mode, "granted": granted,
-                    "state": state, "duration_s": round(seconds or 0.0, 1), "query": redact(query)})
+                    "state": state, "duration_s": round(seconds or 0.0, 1),
+                    "query": redact(clip(query or "", max_query_chars))})
     return out
 
 
 # -- the checks -------------------------------------------------------------------------------------------------------
 
-def _describe_sessions(rows, limit=3):
-    parts = ["pid %s (%s, %ss, %s): %s" % (r["pid"], r["user"], r["duration_s"], r.get("mode") or r["state"], r["query"])
-             for r in rows[:limit]]
-    more = len(rows) - limit
-    return "; ".join(parts) + ("; and %d more" % more if more > 0 else "")
+def describe_sessions(rows, limit=3):
+    """``pid 12 (app, 75.0s, active): <query>; ... (+N more)`` for a check's detail."""
+    return brief(("pid %s (%s, %ss, %s): %s" % (r["pid"], r["user"], r["duration_s"], r.get("mode") or r["state"],
+                                                r["query"]) for r in rows), limit, sep="; ")
 
 
-def health_checks(settings, tables=(), max_connections_percent=80.0, long_query_seconds=60, max_query_chars=120,
+def health_checks(settings, tables=(), max_connections_percent=80.0, long_query_threshold=60, max_query_chars=120,
                   min_server_version_num=None, check_locks=True):
     """Run the connection/server checks; return ``(checks, facts)``.
 
@@ -128,14 +105,14 @@ def health_checks(settings, tables=(), max_connections_percent=80.0, long_query_
     not an exception, so the report still names every check.
     """
     checks, facts = [], {}
-    timer = Timer().__enter__()
+    started = time.monotonic()
     try:
         conn = connect(settings, application_name="hotdash.supabase preflight")
     except ConnectionFailed as exc:
         checks.append(make_check("connection", "fail", str(exc),
                                  "check the host, port, password and sslmode of supabase_db_url, and that the "
                                  "database accepts connections from here (timeout %ss)" % settings.connect_timeout,
-                                 duration_ms=timer.elapsed_ms))
+                                 duration_ms=elapsed_ms(started)))
         for name in ("server", "connections", "long_running_queries", "locks"):
             checks.append(make_check(name, "skipped", "not run: the database is unreachable"))
         return checks, facts
@@ -144,7 +121,7 @@ def health_checks(settings, tables=(), max_connections_percent=80.0, long_query_
         with conn.cursor() as cur:
             facts = server_facts(cur)  # before the session is made read-only, so read_only means the server's
             cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-            connect_ms = timer.elapsed_ms
+            connect_ms = elapsed_ms(started)
             checks.append(make_check("connection", "ok", "connected to %s in %d ms" % (settings.describe(), connect_ms),
                                      duration_ms=connect_ms,
                                      data={"version": facts["version"].split(" on ")[0]}))
@@ -172,17 +149,17 @@ def health_checks(settings, tables=(), max_connections_percent=80.0, long_query_
                                          "may be saturated", data={"percent": round(percent, 1)}))
             else:
                 checks.append(make_check("connections", "ok", detail, data={"percent": round(percent, 1)}))
-            long_rows = long_running_queries(cur, long_query_seconds, max_query_chars)
+            long_rows = long_running_queries(cur, long_query_threshold, max_query_chars)
             facts["long_running_queries"] = long_rows
             if long_rows:
                 checks.append(make_check("long_running_queries", "fail", "%d session(s) running longer than %ss: %s"
-                                         % (len(long_rows), long_query_seconds, _describe_sessions(long_rows)),
+                                         % (len(long_rows), long_query_threshold, describe_sessions(long_rows)),
                                          "wait for them to finish or end them (SELECT pg_cancel_backend(<pid>)) "
                                          "before applying; DDL would queue behind them and block other queries",
                                          data={"sessions": long_rows}))
             else:
                 checks.append(make_check("long_running_queries", "ok", "no session running longer than %ss"
-                                         % long_query_seconds, data={"sessions": []}))
+                                         % long_query_threshold, data={"sessions": []}))
             if not check_locks:
                 checks.append(make_check("locks", "skipped", "lock check disabled"))
             elif not tables:
@@ -195,7 +172,7 @@ def health_checks(settings, tables=(), max_connections_percent=80.0, long_query_
                     waiting = len([r for r in lock_rows if not r["granted"]])
                     checks.append(make_check(
                         "locks", "fail", "%d lock(s) (%d waiting) held by other sessions on tables the pending "
-                        "migrations touch: %s" % (len(lock_rows), waiting, _describe_sessions(lock_rows)),
+                        "migrations touch: %s" % (len(lock_rows), waiting, describe_sessions(lock_rows)),
                         "let those transactions finish (or end them) first; ALTER TABLE needs an ACCESS EXCLUSIVE "
                         "lock and would queue behind them, blocking every other query on the table",
                         data={"tables": list(tables), "sessions": lock_rows}))

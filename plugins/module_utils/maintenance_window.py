@@ -17,6 +17,7 @@ import re
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
+from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import as_utc, iso, parse_timestamp, utc_now
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_WINDOWS = {"production": ["02:00-04:00"]}
@@ -92,12 +93,9 @@ def next_start(windows, now):
 def evaluate(windows, now=None, override_reason=None):
     """``(status, detail, remedy, data)``: ok inside a window (or none configured), fail outside, waived
     outside with an override reason."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=datetime.timezone.utc)
-    now = now.astimezone(datetime.timezone.utc)
+    now = as_utc(now or utc_now())
     parsed = [parse_window(w) for w in windows or []]
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = iso(now)
     data = {"now": stamp, "windows": [w["label"] for w in parsed], "inside": None}
     if not parsed:
         data["inside"] = True
@@ -107,7 +105,7 @@ def evaluate(windows, now=None, override_reason=None):
     if inside:
         return "ok", "now %s is inside the maintenance window %s" % (stamp, inside[0]["label"]), "", data
     upcoming = next_start(parsed, now)
-    data["next_window_start"] = upcoming.strftime("%Y-%m-%dT%H:%M:%SZ") if upcoming else None
+    data["next_window_start"] = iso(upcoming) if upcoming else None
     detail = "now %s is outside the maintenance window(s) %s" % (stamp, ", ".join(w["label"] for w in parsed))
     if upcoming:
         detail += "; next opens %s" % data["next_window_start"]
@@ -127,5 +125,4 @@ def parse_now(text):
     """An explicit 'now' (ISO 8601) for tests and rehearsals; None means the real clock."""
     if not text:
         return None
-    from ansible_collections.hotdash.supabase.plugins.module_utils.backup import parse_timestamp
-    return datetime.datetime.fromtimestamp(parse_timestamp(text), datetime.timezone.utc)
+    return parse_timestamp(text, name="now", allow_unix=True)

@@ -2,7 +2,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.hotdash.supabase.plugins.module_utils import window
+from ansible_collections.hotdash.supabase.plugins.module_utils import maintenance_window as window
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 
 UTC = datetime.timezone.utc

@@ -24,22 +24,20 @@ import os
 
 from ansible_collections.hotdash.supabase.plugins.module_utils import audit
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
+from ansible_collections.hotdash.supabase.plugins.module_utils.drift import read_state
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.history import read_history
+from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief
 from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import (DOWN_SUFFIX, default_rollback_dir,
-                                                                                  find_down_script, version_sort_key)
-from ansible_collections.hotdash.supabase.plugins.module_utils.rollback import (RESET_ENVIRONMENTS, STRATEGIES,
-                                                                                parse_reverts_header, read_script)
+                                                                                  find_down_script, load_directory,
+                                                                                  version_sort_key)
+from ansible_collections.hotdash.supabase.plugins.module_utils.down_scripts import parse_reverts_header, read_script
+from ansible_collections.hotdash.supabase.plugins.module_utils.rollback import RESET_ENVIRONMENTS, STRATEGIES
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check, severity_status
 
 # The rollback role's strategies, plus "none" (no rollback chosen: the check fails while anything is pending).
 ROLLBACK_STRATEGIES = STRATEGIES + ("none",)
 _VALID_STRATEGIES = "down_scripts, logical_restore, supabase_pitr or staging_reset (staging/local only)"
-
-
-def _names(items, limit=5):
-    items = list(items)
-    shown = ", ".join(str(i) for i in items[:limit])
-    return shown + (" and %d more" % (len(items) - limit) if len(items) > limit else "")
 
 
 # -- individual checks (pure: no database) ----------------------------------------------------------------------------
@@ -49,26 +47,26 @@ def drift_check(local, report):
     remote_only = [r.version for r in report.remote_only]
     changed = list(report.content_changed)
     duplicates = dict(local.duplicates)
-    data = {"counts": dict(report.counts), "remote_only": remote_only, "content_changed": changed,
+    data = {"state_counts": dict(report.state_counts), "remote_only": remote_only, "content_changed": changed,
             "duplicates": duplicates}
     problems, remedies = [], []
     if remote_only:
         problems.append("%d version(s) applied on the database but missing locally: %s"
-                        % (len(remote_only), _names(remote_only)))
+                        % (len(remote_only), brief(remote_only)))
         remedies.append("pull them (supabase db pull) or mark them reverted (hotdash.supabase.migration_repair) "
                         "as the manager decided (runbook P0 options A-C)")
     if duplicates:
-        problems.append(local.duplicate_message([]) or "duplicate versions %s" % _names(duplicates))
+        problems.append(local.duplicate_message([]) or "duplicate versions %s" % brief(duplicates))
         remedies.append("rename the duplicates as suggested")
     if changed:
         problems.append("%d applied migration(s) changed locally since they were applied: %s"
-                        % (len(changed), _names(changed)))
+                        % (len(changed), brief(changed)))
         remedies.append("restore the applied file contents; put new changes in a new migration")
     if problems:
         return make_check("drift", "fail", "; ".join(problems), "; ".join(remedies), data=data)
     pending = len(report.pending)
     return make_check("drift", "ok", "local and remote agree: %d applied, %d pending" % (
-        report.counts.get("applied", 0), pending), data=data)
+        report.state_counts.get("applied", 0), pending), data=data)
 
 
 def naming_check(local, environment, severity="auto"):
@@ -77,7 +75,7 @@ def naming_check(local, environment, severity="auto"):
     if not naming["non_compliant"]:
         return make_check("naming", "ok", "%d/%d migration file names use 14-digit YYYYMMDDHHMMSS versions" % (
             naming["compliant"], naming["total"]), data=data)
-    shown = _names("%s -> %s" % (n["file"], n["suggested"] or "?") for n in naming["non_compliant"])
+    shown = brief("%s -> %s" % (n["file"], n["suggested"] or "?") for n in naming["non_compliant"])
     return make_check("naming", severity_status(environment, severity),
                       "%.0f%% compliant (%d/%d); rename: %s" % (
                           naming["percent"], naming["compliant"], naming["total"], shown),
@@ -93,7 +91,7 @@ def order_check(pending_versions, applied_versions, allow_out_of_order=False):
     if not late:
         return make_check("order", "ok", "%d pending version(s) all newer than the newest applied (%s)" % (
             len(pending_versions), newest or "none"), data=data)
-    detail = "%d pending version(s) older than the newest applied %s: %s" % (len(late), newest, _names(late))
+    detail = "%d pending version(s) older than the newest applied %s: %s" % (len(late), newest, brief(late))
     if allow_out_of_order:
         return make_check("order", "warn", detail + " (out-of-order apply explicitly allowed)",
                           "make sure they do not depend on later migrations", data=data)
@@ -118,7 +116,7 @@ def rollback_script_problem(path, pending_versions):
         return "rollback script %s names no versions in a '-- reverts:' header" % path
     missing = [v for v in pending_versions if v not in listed]
     if missing:
-        return "rollback script %s does not revert %s (its header names %s)" % (path, _names(missing), _names(listed))
+        return "rollback script %s does not revert %s (its header names %s)" % (path, brief(missing), brief(listed))
     return None
 
 
@@ -159,7 +157,7 @@ def rollback_check(pending_versions, strategy, environment, rollback_dir=None, r
                 missing.append(version)
         data["down_scripts"] = scripts
         if missing:
-            problems.append("no down script in %s for %s" % (rollback_dir, _names(missing)))
+            problems.append("no down script in %s for %s" % (rollback_dir, brief(missing)))
             remedy = "write %s/<version>_<name>%s for each (kept out of supabase/migrations so the CLI never " \
                      "applies it)" % (rollback_dir, DOWN_SUFFIX)
     elif strategy == "logical_restore":
@@ -180,7 +178,7 @@ def rollback_check(pending_versions, strategy, environment, rollback_dir=None, r
     if require_exercise and not problems:
         exercise = audit.covered_by_exercise(exercises or [], pending_versions)
         if exercise is None:
-            problems.append("no successful rollback exercise on staging covers %s" % _names(pending_versions))
+            problems.append("no successful rollback exercise on staging covers %s" % brief(pending_versions))
             remedy = "run the rollback role on staging for these versions (it records the exercise), then re-run"
         else:
             data["exercise"] = {"id": exercise.get("id"), "strategy": exercise.get("strategy"),
@@ -207,10 +205,10 @@ def promotion_gate(pending, staging_rows, environment):
             "checked": [m.version for m in pending]}
     problems = []
     if missing:
-        problems.append("%d pending version(s) not applied on staging: %s" % (len(missing), _names(missing)))
+        problems.append("%d pending version(s) not applied on staging: %s" % (len(missing), brief(missing)))
     if different:
         problems.append("%d version(s) applied on staging with different statements: %s" % (
-            len(different), _names(different)))
+            len(different), brief(different)))
     if problems:
         return make_check("promotion", "fail", "; ".join(problems),
                           "apply exactly these files to staging first and verify there (runbook: only proceed if "
@@ -221,7 +219,7 @@ def promotion_gate(pending, staging_rows, environment):
 
 # -- orchestration ----------------------------------------------------------------------------------------------------
 
-def _read_only_cursor(settings, purpose):
+def _read_only_connection(settings, purpose):
     conn = connect(settings, application_name="hotdash.supabase preflight (%s)" % purpose)
     conn.set_session(readonly=True, autocommit=True)
     return conn
@@ -231,18 +229,12 @@ def readiness(settings, project_dir, environment, staging_settings=None, rollbac
               rollback_dir=None, rollback_script=None, backup_path=None, pitr_enabled=False,
               allow_out_of_order=False, require_exercise=None, promotion_gate_enabled=None, naming_severity="auto"):
     """Run drift, naming, order, rollback and promotion; return ``(checks, facts)``."""
-    from ansible_collections.hotdash.supabase.plugins.module_utils.drift import classify
-    from ansible_collections.hotdash.supabase.plugins.module_utils.history import read_history
-    from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import load_directory
-
-    local = load_directory(project_dir)
-    conn = _read_only_cursor(settings, "target")
+    local = load_directory(project_dir)  # a wrong path fails before any connection
+    conn = _read_only_connection(settings, "target")
     try:
-        with conn.cursor() as cur:
-            remote = read_history(cur)
+        remote, report = read_state(conn, local)[1:]
     finally:
         conn.close()
-    report = classify(local, remote)
     pending = list(report.pending)
     pending_versions = [m.version for m in pending]
     applied_versions = [r.version for r in remote]
@@ -259,7 +251,7 @@ def readiness(settings, project_dir, environment, staging_settings=None, rollbac
             staging_error = "no staging connection (supabase_staging_db_url) to read the promotion evidence from"
         else:
             try:
-                sconn = _read_only_cursor(staging_settings, "staging")
+                sconn = _read_only_connection(staging_settings, "staging")
             except Exception as exc:  # ConnectionFailed: recorded as a failed check, not raised
                 staging_error = str(exc)
             else:
