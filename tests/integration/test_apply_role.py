@@ -86,7 +86,7 @@ def test_an_apply_error_is_exported_or_fails_the_play(db, tmp_path):
     (project / "supabase" / "migrations" / "20250101000001_ok.sql").write_text("create table public.a (id int);\n")
     (project / "supabase" / "migrations" / "20250101000002_bad.sql").write_text("create table public.a (id int);\n")
 
-    proc, data = play(tmp_path, db.url, project, supabase_apply_fail_on_error=False)
+    proc, data = play(tmp_path, db.url, project, supabase_apply_fail_on_failed=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert data["failed"] is True and data["applied"] == ["20250101000001"]
     assert "20250101000002_bad.sql" in data["error"] and "already exists" in data["error"]

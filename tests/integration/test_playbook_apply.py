@@ -140,8 +140,8 @@ def test_sustained_monitor_breach_rolls_back(make_db, run_module, tmp_path):
     # The application's error rate stays at 5 % for the whole watch window (the runbook's trigger: > 1 % for
     # longer than the sustain time): the monitor phase breaches and the rescue rolls the release back.
     stg, run, before = _failing_staging_run(tmp_path, make_db, run_module, extra_vars={
-        "supabase_monitor_window_seconds": 3, "supabase_monitor_interval_seconds": 1,
-        "supabase_monitor_sustain_seconds": 1,
+        "supabase_monitor_window": 3, "supabase_monitor_interval": 1,
+        "supabase_monitor_sustain": 1,
         "supabase_monitor_error_rate_query": "SELECT 5 AS errors, 100 AS total"})
 
     failure = _assert_failed_and_rolled_back(run, stg, before, "monitor", NEW_VERSION)

@@ -24,10 +24,10 @@ def test_status_is_read_only_and_reports_every_database(make_db, run_module, tmp
     run_dir = run.run_dirs()[-1]
     assert os.path.basename(run_dir).startswith("status_")
     with open(os.path.join(run_dir, "prod1", "status.json")) as handle:
-        history = dict((c["name"], c) for c in json.load(handle)["checks"])["history"]
-    assert history["status"] == "warn" and NEW_VERSION in history["detail"]
+        pending = dict((c["name"], c) for c in json.load(handle)["checks"])["pending"]
+    assert pending["status"] == "warn" and NEW_VERSION in pending["detail"]
     with open(os.path.join(run_dir, "stg1", "status.json")) as handle:
-        assert dict((c["name"], c) for c in json.load(handle)["checks"])["history"]["status"] == "ok"
+        assert dict((c["name"], c) for c in json.load(handle)["checks"])["pending"]["status"] == "ok"
     index = open(os.path.join(run_dir, "index.md")).read()
     assert "prod1/status.md" in index and "stg1/status.md" in index
 

@@ -22,9 +22,9 @@ SUPABASE_CLI = os.environ.get("SUPABASE_CLI") or os.path.join(ROOT, "tools", "su
 # Fast settings for tests: the real checks all run, but the watch window is one sample and the CLI's inspect
 # reports (a node start per report) are left to the monitor role's own tests.
 FAST_VARS = {
-    "supabase_monitor_window_seconds": 0,
-    "supabase_monitor_interval_seconds": 1,
-    "supabase_monitor_sustain_seconds": 0,
+    "supabase_monitor_window": 0,
+    "supabase_monitor_interval": 1,
+    "supabase_monitor_sustain": 0,
     "supabase_monitor_inspect": False,
     "supabase_monitor_chart": False,
     "supabase_playbook_exercise_rollback": False,

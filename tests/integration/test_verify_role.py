@@ -1,5 +1,5 @@
 """The verify role end to end with ansible-playbook: an orphan row makes the verdict false, the reports say why,
-the role fails the host only when supabase_verify_fail_on_error is true, and nothing in the database changes."""
+the role fails the host only when supabase_verify_fail_on_failed is true, and nothing in the database changes."""
 import json
 import os
 import subprocess
@@ -20,7 +20,7 @@ PLAYBOOK = """
       ansible.builtin.include_role:
         name: hotdash.supabase.verify
       vars:
-        supabase_verify_fail_on_error: false
+        supabase_verify_fail_on_failed: false
 
     - name: Record the exported verdict
       ansible.builtin.copy:
@@ -66,7 +66,7 @@ def test_role_reports_and_exports_the_rollback_trigger(db, run_module, tmp_path)
     status = dict((c["name"], c["status"]) for c in report["checks"])
     assert status["no orphaned agent_approvals (spec)"] == "fail"
     assert status["agent_approvals without agent"] == "fail"
-    assert status["migrations applied"] == "ok" and status["rls enabled: public"] == "ok"
+    assert status["pending"] == "ok" and status["drift"] == "ok" and status["rls enabled: public"] == "ok"
     assert status["write: product_categories insert and delete"] == "ok"
     assert status["decision sync events reference a decision"] == "skipped"
     junit = (tmp_path / "reports" / "db1" / "verify.junit.xml").read_text()

@@ -24,12 +24,12 @@ def test_every_step_is_configured_through_role_variables():
     assert len([k for k in spec_options() if k.startswith("supabase_verify_")]) > 20
 
 
-def test_only_the_db_url_is_required():
-    assert [k for k, v in spec_options().items() if v.get("required")] == ["supabase_db_url"]
+def test_only_the_db_url_and_the_environment_are_required():
+    assert [k for k, v in spec_options().items() if v.get("required")] == ["supabase_db_url", "supabase_environment"]
 
 
-def test_fail_on_error_defaults_to_true_for_standalone_runs():
-    assert load(ROLE, "defaults", "main.yml")["supabase_verify_fail_on_error"] is True
+def test_fail_on_failed_defaults_to_true_for_standalone_runs():
+    assert load(ROLE, "defaults", "main.yml")["supabase_verify_fail_on_failed"] is True
 
 
 def test_example_configuration_uses_documented_variables():
@@ -38,4 +38,4 @@ def test_example_configuration_uses_documented_variables():
     undocumented = sorted(set(example) - set(spec_options()))
     assert not undocumented
     assert example["supabase_verify_rls_allow_without_policy"] == ["observability_logs"]
-    assert example["supabase_verify_rpc_budget_ms"] == 500
+    assert example["supabase_verify_rpc_budget"] == 0.5
