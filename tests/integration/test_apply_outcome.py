@@ -51,6 +51,7 @@ def test_real_errors_in_words(db):
 def test_sessions_left_by_a_dead_client_are_ended(db):
     statement = "select pg_sleep(30) as left_behind"
     orphan = db.connect()
+    orphan_pid = orphan.get_backend_pid()  # read now: once its backend is ended, psycopg2 closes the connection
     runner = threading.Thread(target=lambda: pytest.raises(psycopg2.Error, orphan.cursor().execute, statement))
     runner.start()
     try:
@@ -61,7 +62,7 @@ def test_sessions_left_by_a_dead_client_are_ended(db):
                 assert time.time() < deadline
                 time.sleep(0.05)
             assert orphaned_sessions(cur, ["create table other ()"]) == []
-            assert end_orphaned_sessions(cur, [statement]) == [orphan.get_backend_pid()]
+            assert end_orphaned_sessions(cur, [statement]) == [orphan_pid]
             assert orphaned_sessions(cur, [statement]) == []
         conn.close()
     finally:
