@@ -92,7 +92,7 @@ def test_no_password_in_any_artifact_of_a_verbose_run(make_db, run_module, tmp_p
     try:
         run = run_playbook(tmp_path, "apply_staging", inventory, dict(
             approval_vars(), supabase_monitor_statements_min_calls=1, supabase_monitor_top_n=500,
-            supabase_monitor_window_seconds=2, supabase_monitor_inspect=True,
+            supabase_monitor_window=2, supabase_monitor_inspect=True,
             supabase_monitor_inspect_reports=["outliers"], supabase_verify_advisors_enabled=True,
             supabase_monitor_chart=True),
             env_extra={"ANSIBLE_VERBOSITY": "3", "PATH": os.pathsep.join([str(tools), os.path.dirname(sys.executable),
