@@ -35,7 +35,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.apply_cli import 
 from ansible_collections.hotdash.supabase.plugins.module_utils.apply_lock import acquire_apply_lock, refuse_transaction_pooler, release_apply_lock
 from ansible_collections.hotdash.supabase.plugins.module_utils.apply_native import apply_native
 from ansible_collections.hotdash.supabase.plugins.module_utils.cli import MINIMUM_CLI_VERSION, SupabaseCli
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, redact
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, redact, server_clock
 from ansible_collections.hotdash.supabase.plugins.module_utils.drift import read_state
 from ansible_collections.hotdash.supabase.plugins.module_utils.environments import validate_environment
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ApplyError, DriftError, InvalidInput, SupabaseError
@@ -197,7 +197,10 @@ def run_apply(settings, project_dir, options, check_mode=False):
         log.write("migration_apply engine=%s environment=%s database=%s: %d pending migration(s)"
                   % (options.engine, options.environment, settings.describe(), len(planned)))
         acquire_apply_lock(conn, options.apply_lock_wait, log)
-        log.write("apply lock acquired")
+        with conn.cursor() as cur:
+            # Before the first change, on the server's clock: the moment a point-in-time rollback restores to.
+            result["started_at"] = server_clock(cur)
+        log.write("apply lock acquired; started at %s (database clock)" % result["started_at"])
         # Re-read under the lock: another runner may have applied while we waited.
         report = read_state(conn, local)[2]
         planned = plan_apply(local, report, options)
@@ -213,13 +216,15 @@ def run_apply(settings, project_dir, options, check_mode=False):
     except SupabaseError as exc:
         exc.result.setdefault("applied", result["applied"])
         exc.result.setdefault("log_path", result.get("log_path"))
+        exc.result.setdefault("started_at", result.get("started_at"))
         exc.result["changed"] = bool(result["applied"]) or bool(exc.result.get("partial"))
         log.write("FAILED: %s" % exc)
         raise
     except psycopg2.Error as exc:
         log.write("FAILED: %s" % error_line(exc))
         raise ApplyError("database error during apply: %s" % redact(error_line(exc), settings.secrets()),
-                         applied=result["applied"], log_path=result.get("log_path"), changed=bool(result["applied"]))
+                         applied=result["applied"], log_path=result.get("log_path"), changed=bool(result["applied"]),
+                         started_at=result.get("started_at"))
     finally:
         release_apply_lock(conn)
         conn.close()

@@ -31,6 +31,7 @@ except ImportError as exc:  # pragma: no cover - exercised through missing_requi
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ConnectionFailed, InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import connection_failure
+from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import iso_precise
 
 SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 # Supabase's transaction-mode pooler (Supavisor/PgBouncer) listens here; it cannot hold session state.
@@ -243,6 +244,13 @@ def transaction(conn):
         if not conn.closed:
             conn.rollback()
         raise
+
+
+def server_clock(cur):
+    """The database server's clock now (not its transaction's start) as ``iso_precise`` text: moments the server
+    compares with its own (``backend_start``, a PITR target) are taken from it, never from the controller."""
+    cur.execute("SELECT clock_timestamp()")
+    return iso_precise(cur.fetchone()[0])
 
 
 def connect(settings, application_name="hotdash.supabase", autocommit=False):

@@ -186,32 +186,6 @@ class ManagementApi(object):
         return self.request("POST", "/v1/projects/%s/database/backups/restore-pitr" % _check_ref(ref),
                             {"recovery_time_target_unix": target})
 
-    def wait_for_status(self, ref, wanted="ACTIVE_HEALTHY", timeout=1800, interval=15):
-        """Poll the project until its status is in ``wanted`` (str or list); return the project dict.
-
-        Raises ManagementApiError when the status becomes a terminal failure or ``timeout`` seconds pass.
-        """
-        wanted = [wanted] if isinstance(wanted, str) else list(wanted)
-        deadline = self._clock() + float(timeout)
-        seen = []
-        while True:
-            project = self.project(ref)
-            status = project.get("status")
-            if not seen or seen[-1] != status:
-                seen.append(status)
-            if status in wanted:
-                project["statuses_seen"] = seen
-                return project
-            if status in TERMINAL_FAILURES:
-                raise ManagementApiError("project %s is %s (seen: %s); waiting for %s cannot succeed"
-                                         % (ref, status, " -> ".join(seen), "/".join(wanted)),
-                                         status=status, statuses_seen=seen)
-            if self._clock() + interval > deadline:
-                raise ManagementApiError("project %s still %s after %ss (seen: %s); wanted %s"
-                                         % (ref, status, timeout, " -> ".join(seen), "/".join(wanted)),
-                                         status=status, statuses_seen=seen)
-            self._sleep(interval)
-
     def wait_for_restore(self, ref, timeout=1800, begin_timeout=300, interval=15, began=None):
         """After ``restore_pitr``: wait for the restore to begin, then to finish; return the project dict.
 

@@ -30,8 +30,8 @@ try:
 except ImportError:  # pragma: no cover - the module reports missing_required_lib('psycopg2')
     sql = None
 
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import server_clock
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
-from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import iso_precise
 
 SETTING = "default_transaction_read_only"
 SINCE_SETTING = "hotdash.read_only_since"
@@ -80,12 +80,6 @@ def plan_statements(dbname, state, since=None):
                 sql.SQL("ALTER DATABASE {} SET {} = {}").format(name, sql.SQL(SINCE_SETTING), sql.Literal(since))]
     return [sql.SQL("ALTER DATABASE {} RESET {}").format(name, sql.Identifier(SETTING)),
             sql.SQL("ALTER DATABASE {} RESET {}").format(name, sql.SQL(SINCE_SETTING))]
-
-
-def server_now(cur):
-    """The server's clock now (not the transaction's start), as the ISO text stored in ``hotdash.read_only_since``."""
-    cur.execute("SELECT clock_timestamp()")
-    return iso_precise(cur.fetchone()[0])
 
 
 def writer_sessions(cur, dbname, since=None):
@@ -197,7 +191,7 @@ def set_read_only(conn, dbname, state, terminate_sessions=True, terminate_grace=
         statements = []
         if before != state:
             # In check mode the moment shown is the server's now; the real run takes it after the ALTER.
-            since = server_now(cur) if state == "on" else None
+            since = server_clock(cur) if state == "on" else None
             statements = plan_statements(dbname, state, since)
             result["read_only_since"] = since
         result["diff"] = dict(before={SETTING: before}, after={SETTING: state})
@@ -212,7 +206,7 @@ def set_read_only(conn, dbname, state, terminate_sessions=True, terminate_grace=
         if state == "on" and statements:
             cur.execute(statements[0])
             # After the commit: whoever started before this moment may have the old default.
-            since = server_now(cur)
+            since = server_clock(cur)
             statements = [statements[0], plan_statements(dbname, state, since)[1]]
             cur.execute(statements[1])
             result["read_only_since"] = since

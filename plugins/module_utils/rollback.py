@@ -13,8 +13,9 @@ Strategies (runbook "Rollback Procedures"), one row each of the table STRATEGY:
   (one or more such lines; versions separated by commas or blanks).
 * ``logical_restore``: restore the preflight's ``pg_dump -Fc`` file (``restore.py``) and check the
   row counts and the history against what the dump holds.
-* ``supabase_pitr``: the Management API's point-in-time restore to a moment before the apply, polled
-  until the project is ``ACTIVE_HEALTHY`` again.
+* ``supabase_pitr``: the Management API's point-in-time restore to ``recovery_margin`` seconds before the
+  moment the apply started, then polled until the restore has begun and the project is ``ACTIVE_HEALTHY``
+  again (a queued restore still reports ``ACTIVE_HEALTHY``).
 * ``staging_reset`` (staging/local only): drop the objects of the application schemas and the history
   rows, then re-apply the migrations up to the target with the native apply engine (the runbook's
   ``supabase db reset``, without Docker).
@@ -29,6 +30,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
+import datetime
 import json
 import os
 import re
@@ -42,7 +45,7 @@ except ImportError:  # pragma: no cover - the module reports missing_required_li
 from ansible_collections.hotdash.supabase.plugins.module_utils import audit
 from ansible_collections.hotdash.supabase.plugins.module_utils import restore as restore_mod
 from ansible_collections.hotdash.supabase.plugins.module_utils.apply import ApplyOptions, run_apply
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, redact, transaction
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, redact, server_clock, transaction
 from ansible_collections.hotdash.supabase.plugins.module_utils.down_scripts import (
     RollbackError,
     parse_reverts_header,
@@ -65,7 +68,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.rollback_verify i
     take_snapshot,
     verification_checks,
 )
-from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import parse_unix
+from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import UTC, iso, parse_unix
 
 RESET_ENVIRONMENTS = ("staging", "local")
 # The tables the runbook's smoke tests and "verify no data loss" read.
@@ -199,13 +202,14 @@ class SupabasePitr(Strategy):
                                "(ISO 8601 UTC or Unix seconds)")
 
     def plan(self, conn, options, expected, result):
-        target = recovery_target_unix(options.recovery_time_target)
-        result["plan"] = [dict(pitr=options.project_ref, recovery_time_target_unix=target)]
+        target = recovery_target_unix(options.recovery_time_target, options.recovery_margin)
+        result["plan"] = [dict(pitr=options.project_ref, recovery_time_target_unix=target,
+                               recovery_margin=options.recovery_margin)]
         result["queries"] = []
         return {}
 
     def run(self, conn, settings, options, plan, log, result, api):
-        run_pitr(options, log, result, api=api)
+        run_pitr(conn, settings, options, log, result, api=api)
 
 
 class StagingReset(Strategy):
@@ -241,8 +245,8 @@ class RollbackOptions(object):
     def __init__(self, strategy, environment="local", project_dir=None, target_version=None, versions=None,
                  rollback_script=None, rollback_dir=None, backup_path=None, schemas=DEFAULT_SCHEMAS,
                  count_tables=DEFAULT_COUNT_TABLES, seed_path=None, project_ref=None, access_token=None,
-                 api_url="https://api.supabase.com", recovery_time_target=None, wait_timeout=1800, poll_interval=15,
-                 log_dir=None, trigger=None, run_id=None, host=None, record_exercise=True, fail_on_failed=True,
+                 api_url="https://api.supabase.com", recovery_time_target=None, recovery_margin=60, wait_timeout=1800,
+                 begin_timeout=300, poll_interval=15, log_dir=None, trigger=None, run_id=None, host=None, record_exercise=True, fail_on_failed=True,
                  waivers=None, pg_bin_dir=None, timeout=3600):
         if strategy not in STRATEGY:
             raise InvalidInput("strategy must be one of %s, not %r" % (", ".join(STRATEGIES), strategy))
@@ -272,8 +276,10 @@ class RollbackOptions(object):
         self.access_token = access_token
         self.api_url = api_url
         self.recovery_time_target = recovery_time_target
-        self.wait_timeout = wait_timeout
-        self.poll_interval = poll_interval
+        self.recovery_margin = _seconds(recovery_margin, "recovery_margin")
+        self.wait_timeout = _seconds(wait_timeout, "wait_timeout")
+        self.begin_timeout = _seconds(begin_timeout, "begin_timeout")
+        self.poll_interval = _seconds(poll_interval, "poll_interval")
         self.log_dir = log_dir
         self.trigger = trigger or None
         self.run_id = run_id
@@ -290,6 +296,16 @@ class RollbackOptions(object):
         if self.handler.needs_target(self) and self.target_version is None and not self.versions:
             raise InvalidInput("say what to roll back: target_version (revert every applied version newer than it) "
                                "or versions (e.g. the versions the apply just applied)")
+
+
+def _seconds(value, name):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput("%s must be a number of seconds, not %r" % (name, value))
+    if value < 0:
+        raise InvalidInput("%s must be 0 or more seconds, not %s" % (name, value))
+    return value
 
 
 # -- strategy steps -------------------------------------------------------------------------------------------------
@@ -317,25 +333,59 @@ def run_staging_reset(conn, settings, options, objects, expected, log, result):
         log.write("loaded seed %s (%d statement(s))" % (options.seed_path, len(statements)))
 
 
-def recovery_target_unix(value):
-    target = int(parse_unix(value, name="recovery_time_target"))
+def recovery_target_unix(value, margin=0):
+    """The Unix second to restore to: ``value`` (the moment the apply started) minus ``margin`` seconds."""
+    target = int(parse_unix(value, name="recovery_time_target") - float(margin or 0))
     if target > time.time():
-        raise InvalidInput("recovery_time_target %s is in the future; give a moment before the apply" % value)
+        raise InvalidInput("recovery_time_target %s is in the future; give the moment the apply started" % value)
     return target
 
 
-def run_pitr(options, log, result, api=None):
-    """Start the point-in-time restore and poll until the project is ACTIVE_HEALTHY again."""
-    target = recovery_target_unix(options.recovery_time_target)
+def restarted_since(settings, moment):
+    """A check for the PITR wait: has the database server started after ``moment`` (the server's own clock)?
+
+    A restore replaces the server, so a start after the request proves it ran even when both of its statuses
+    fell between two polls. While the database is down the answer is no.
+    """
+    probe = copy.copy(settings)
+    probe.connect_timeout = min(probe.connect_timeout or 5, 5)
+
+    def check():
+        try:
+            conn = connect(probe, application_name="hotdash.supabase migration_rollback", autocommit=True)
+        except SupabaseError:
+            return False
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT pg_postmaster_start_time() > %s::timestamptz", (moment,))
+                return bool(cur.fetchone()[0])
+        except psycopg2.Error:
+            return False
+        finally:
+            conn.close()
+    return check
+
+
+def run_pitr(conn, settings, options, log, result, api=None):
+    """Ask for the point-in-time restore, wait for it to begin and then to finish."""
+    target = recovery_target_unix(options.recovery_time_target, options.recovery_margin)
     api = api or ManagementApi(options.access_token, base_url=options.api_url)
-    log.write("requesting point-in-time restore of project %s to %d" % (options.project_ref, target))
+    with conn.cursor() as cur:
+        requested = server_clock(cur)
+    log.write("requesting point-in-time restore of project %s to %d (%s, %ss before %s)"
+              % (options.project_ref, target, iso(datetime.datetime.fromtimestamp(target, UTC)), options.recovery_margin,
+                 options.recovery_time_target))
     api.restore_pitr(options.project_ref, target)
-    project = api.wait_for_status(options.project_ref, "ACTIVE_HEALTHY", timeout=options.wait_timeout,
-                                  interval=options.poll_interval)
     result["pitr"] = dict(project_ref=options.project_ref, request=dict(recovery_time_target_unix=target),
-                          statuses_seen=project.get("statuses_seen", []), requests_made=api.requests_made)
-    seen = " -> ".join(project.get("statuses_seen", []))
-    log.write("project %s is %s (seen: %s)" % (options.project_ref, project.get("status"), seen))
+                          recovery_time_target=options.recovery_time_target, recovery_margin=options.recovery_margin,
+                          requested_at=requested)
+    project = api.wait_for_restore(options.project_ref, timeout=options.wait_timeout, begin_timeout=options.begin_timeout,
+                                   interval=options.poll_interval, began=restarted_since(settings, requested))
+    result["pitr"].update(statuses_seen=project["statuses_seen"], began_after=project["began_after"],
+                          finished_after=project["finished_after"], requests_made=api.requests_made)
+    log.write("restore of project %s began after %ss and finished after %ss (seen: %s)"
+              % (options.project_ref, project["began_after"], project["finished_after"],
+                 " -> ".join(project["statuses_seen"])))
 
 
 # -- orchestration --------------------------------------------------------------------------------------------------

@@ -169,6 +169,13 @@ queries:
   type: list
   elements: str
   sample: ["CREATE TABLE facts (id bigint primary key)"]
+started_at:
+  description:
+    - When this run started changing the database (the server's clock, UTC), taken under the apply lock before the
+      first migration. A point-in-time rollback restores to a moment before it. Also in the result of a failed run.
+  returned: when a migration was to be applied (not in check mode)
+  type: str
+  sample: "2025-10-19T02:05:11.402117Z"
 log_path:
   description: Absolute path of the progress log; C(null) when none was written.
   returned: always

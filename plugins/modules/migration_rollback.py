@@ -22,8 +22,11 @@ description:
   - C(logical_restore) restores the custom-format dump the preflight took (O(backup_path)) into the O(schemas) and
     the history schema, in one transaction, and checks the row counts of O(count_tables) and the history against
     what the dump holds.
-  - C(supabase_pitr) asks the Supabase Management API for a point-in-time restore to O(recovery_time_target) and
-    polls the project until it is C(ACTIVE_HEALTHY).
+  - C(supabase_pitr) asks the Supabase Management API for a point-in-time restore to O(recovery_margin) seconds
+    before O(recovery_time_target) (the moment the apply started), then waits for the restore to begin (the project
+    leaves C(ACTIVE_HEALTHY), or the database server restarted after the request) and then to finish (the project is
+    C(ACTIVE_HEALTHY) again). A queued restore still reports C(ACTIVE_HEALTHY), so its first C(ACTIVE_HEALTHY) is
+    never taken for the end.
   - C(staging_reset) (only when O(environment) is C(staging) or C(local)) drops the objects of O(schemas) and every
     history row, then re-applies the migrations up to the target with the native apply engine, and loads
     O(seed_path) when given. C(supabase db reset) (Docker) and C(supabase migration down) are never used.
@@ -94,15 +97,30 @@ options:
     type: str
     default: https://api.supabase.com
   recovery_time_target:
-    description: Moment to restore to for O(strategy=supabase_pitr), before the apply (ISO 8601 UTC or Unix seconds).
+    description:
+      - For O(strategy=supabase_pitr), the moment the apply started (ISO 8601 UTC or Unix seconds), as the apply
+        recorded it before its first change (the apply role's C(supabase_apply_result.started_at)). The restore goes to
+        O(recovery_margin) seconds before it. Refused when it is in the future.
     type: str
+  recovery_margin:
+    description:
+      - Seconds before O(recovery_time_target) to restore to, so that clock differences and the restore's granularity
+        cannot land inside the apply. Writes of the application in that margin are lost with the release's.
+    type: float
+    default: 60
   wait_timeout:
-    description: Seconds to wait for the project to be C(ACTIVE_HEALTHY) after the restore request.
-    type: int
+    description: Seconds to wait for the restore to finish after the request (C(ACTIVE_HEALTHY) again).
+    type: float
     default: 1800
+  begin_timeout:
+    description:
+      - Seconds to wait for the restore to begin after the request. When it has not, the module fails without asking
+        again (a second request would restore twice); check the project's Backups page.
+    type: float
+    default: 300
   poll_interval:
     description: Seconds between status polls.
-    type: int
+    type: float
     default: 15
   log_dir:
     description: Directory of the rollback log. Defaults to C(artifacts/data) under the current directory.
@@ -257,11 +275,16 @@ summary:
   type: str
   sample: rolled back 20251019090000 with down_scripts; verification passed
 pitr:
-  description: The PITR request body and the statuses seen while polling.
+  description:
+    - The PITR request body, the moment and margin it came from, when it was asked (the database server's clock), the
+      statuses seen while waiting, and after how many seconds the restore began and finished.
   returned: when O(strategy=supabase_pitr) ran
   type: dict
-  sample: {"project_ref": "abcdefghijklmnopqrst", "request": {"recovery_time_target_unix": 1760839200},
-           "statuses_seen": ["RESTORING", "ACTIVE_HEALTHY"], "requests_made": 3}
+  sample: {"project_ref": "abcdefghijklmnopqrst", "request": {"recovery_time_target_unix": 1760839140},
+           "recovery_time_target": "2025-10-19T02:00:00Z", "recovery_margin": 60.0,
+           "requested_at": "2025-10-19T02:21:07.120410Z",
+           "statuses_seen": ["ACTIVE_HEALTHY", "RESTORING", "COMING_UP", "ACTIVE_HEALTHY"], "began_after": 30.1,
+           "finished_after": 615.4, "requests_made": 43}
 restore:
   description: The backup restored, the history it holds and its row counts.
   returned: when O(strategy=logical_restore)
@@ -286,7 +309,8 @@ def body(module):
         backup_path=p["backup_path"],
         schemas=p["schemas"], count_tables=p["count_tables"], seed_path=p["seed_path"], project_ref=p["project_ref"],
         access_token=p["access_token"], api_url=p["api_url"], recovery_time_target=p["recovery_time_target"],
-        wait_timeout=p["wait_timeout"], poll_interval=p["poll_interval"], log_dir=p["log_dir"], trigger=p["trigger"],
+        recovery_margin=p["recovery_margin"], wait_timeout=p["wait_timeout"], begin_timeout=p["begin_timeout"],
+        poll_interval=p["poll_interval"], log_dir=p["log_dir"], trigger=p["trigger"],
         run_id=p["run_id"], host=p["inventory_host"], record_exercise=p["record_exercise"],
         fail_on_failed=p["fail_on_failed"], waivers=p["waivers"],
         pg_bin_dir=p["pg_bin_dir"], timeout=p["timeout"])
@@ -310,8 +334,10 @@ def main():
         access_token=dict(type="str", no_log=True, fallback=(env_fallback, ["SUPABASE_ACCESS_TOKEN"])),
         api_url=dict(type="str", default="https://api.supabase.com"),
         recovery_time_target=dict(type="str"),
-        wait_timeout=dict(type="int", default=1800),
-        poll_interval=dict(type="int", default=15),
+        recovery_margin=dict(type="float", default=60.0),
+        wait_timeout=dict(type="float", default=1800.0),
+        begin_timeout=dict(type="float", default=300.0),
+        poll_interval=dict(type="float", default=15.0),
         log_dir=dict(type="path"),
         trigger=dict(type="dict"),
         run_id=dict(type="str"),

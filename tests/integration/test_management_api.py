@@ -62,15 +62,15 @@ def test_wait_for_restore_waits_for_it_to_begin_then_to_finish():
     assert all(auth == "Bearer sbp_tok" for _method, _path, auth in fake.requests)
 
 
-def test_waiting_for_the_first_active_healthy_returns_before_the_restore_began():
-    # What the automatic PITR rollback used to do: the queued restore looks finished at the first poll.
+def test_a_queued_restore_still_reads_active_healthy():
+    # Why the first ACTIVE_HEALTHY after the request proves nothing: the platform has not begun yet.
     clock = ManualClock()
     state, applied = restoring_project(clock)
     with FakeManagementApi(token="sbp_tok", projects=[state]) as fake:
         api = ManagementApi(fake.token, base_url=fake.url, sleep=clock.sleep, clock=clock)
         api.restore_pitr(REF, int(time.time()) - 600)
-        project = api.wait_for_status(REF, "ACTIVE_HEALTHY", timeout=600, interval=15)
-    assert project["statuses_seen"] == ["ACTIVE_HEALTHY"] and applied == [] and state.restoring
+        assert api.project(REF)["status"] == "ACTIVE_HEALTHY"
+    assert applied == [] and state.restoring
 
 
 def test_restore_that_never_begins_fails_with_one_line():
@@ -162,23 +162,6 @@ def test_gives_up_after_retries_with_one_line(fake_api):
         api.list_backups(REF)
     assert str(err.value).startswith("Supabase Management API answered 502 to GET /v1/projects/%s" % REF)
     assert sleeps == [1, 2] and err.value.result["status"] == 502
-
-
-def test_restore_failed_status_stops_waiting(fake_api):
-    fake_api.projects[REF].status = "RESTORE_FAILED"
-    api, _unused = client(fake_api)
-    with pytest.raises(ManagementApiError) as err:
-        api.wait_for_status(REF, "ACTIVE_HEALTHY", timeout=60, interval=1)
-    assert "RESTORE_FAILED" in str(err.value) and "cannot succeed" in str(err.value)
-
-
-def test_wait_times_out(fake_api):
-    fake_api.projects[REF].status = "RESTORING"
-    clock = iter(range(0, 1000, 10))
-    api = ManagementApi(fake_api.token, base_url=fake_api.url, sleep=lambda s: None, clock=lambda: next(clock))
-    with pytest.raises(ManagementApiError) as err:
-        api.wait_for_status(REF, ["ACTIVE_HEALTHY"], timeout=30, interval=10)
-    assert "still RESTORING after 30s" in str(err.value)
 
 
 def test_401_and_unreachable_never_show_the_token(fake_api):

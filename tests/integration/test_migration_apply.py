@@ -44,9 +44,14 @@ def test_check_mode_lists_plan_and_changes_nothing(db, project, tmp_path, run_mo
 
 def test_apply_records_cli_statements_and_second_run_is_unchanged(db, project, tmp_path, run_module):
     three(project)
+    before = db.scalar("SELECT clock_timestamp()")
     result = run_module("migration_apply", args(db, project, tmp_path))
     assert not result.get("failed"), result
     assert result["changed"] is True
+    # The moment a point-in-time rollback restores to: on the server's clock, before the first change.
+    started = db.scalar("SELECT %s::timestamptz", (result["started_at"],))
+    assert before <= started <= db.scalar("SELECT clock_timestamp()")
+    assert "started at %s (database clock)" % result["started_at"] in (tmp_path / "apply.log").read_text()
     assert [a["version"] for a in result["applied"]] == ["20251011000000", "20251012000000", "20251013000000"]
     assert all(isinstance(a["duration_ms"], int) for a in result["applied"])
     history = db.history()
@@ -82,6 +87,7 @@ def test_invalid_sql_rolls_back_that_migration_and_keeps_earlier(db, project, tm
     assert "rolled back" in msg
     assert [a["version"] for a in result["applied"]] == ["20251011000000"]
     assert result["failed_file"] == "20251012000000_bad.sql" and result["changed"] is True
+    assert result["started_at"].endswith("Z")  # a failed run still says when it started changing the database
     assert set(db.history()) == {"20251011000000"}
     assert db.table_exists("public.ok1") and not db.table_exists("public.half") and not db.table_exists("public.later")
     assert "FAILED" in (tmp_path / "apply.log").read_text()

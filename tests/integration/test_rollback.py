@@ -232,7 +232,7 @@ def test_logical_restore_of_a_bad_file_is_one_line_and_changes_nothing(db, hotda
 def test_supabase_pitr_request_body_polling_and_verification(db, hotdash, tmp_path, run_module):
     seeded(run_module, db, hotdash, target=PREVIOUS)
     dump = _dump(db, tmp_path / "pitr_point.dump")
-    restore_point = int(time.time()) - 1
+    apply_started = int(time.time()) - 1
     apply(run_module, db, hotdash)
 
     def platform_restores(target):
@@ -243,26 +243,51 @@ def test_supabase_pitr_request_body_polling_and_verification(db, hotdash, tmp_pa
                         "-n", "public", "-n", "supabase_migrations"] + settings.libpq_args()[:-2] + [dump],
                        env=settings.child_env(dict(os.environ)), check=True, capture_output=True)
 
-    # The fake platform's clock advances one second per read: RESTORING for the first status reads.
-    state = ProjectState(REF, pitr_enabled=True, restoring_seconds=4, coming_up_seconds=0, on_restore=platform_restores,
-                         clock=itertools.count().__next__)
+    # The fake platform's clock advances one second per read: the restore is queued (still ACTIVE_HEALTHY) for the
+    # first status read, RESTORING for three, COMING_UP for one, then ACTIVE_HEALTHY.
+    state = ProjectState(REF, pitr_enabled=True, restore_start_delay=3, restoring_seconds=3, coming_up_seconds=1,
+                         on_restore=platform_restores, clock=itertools.count().__next__)
     with FakeManagementApi(token="sbp_secret_token", projects=[state]) as fake:
         args = rollback_args(db, tmp_path, strategy="supabase_pitr", environment="production", project_ref=REF,
                              access_token="sbp_secret_token", api_url=fake.url, target_version=PREVIOUS,
-                             recovery_time_target=str(restore_point), poll_interval=0, wait_timeout=30)
+                             recovery_time_target=str(apply_started), poll_interval=0, wait_timeout=30)
         plan = run_module("migration_rollback", args, check_mode=True)
         assert plan["changed"] is True and fake.requests == []
         result = run_module("migration_rollback", args)
         assert not result.get("failed"), (result.get("msg"), result.get("checks"))
         posts = [r for r in fake.requests if r[0] == "POST"]
         assert posts == [("POST", "/v1/projects/%s/database/backups/restore-pitr" % REF, "Bearer sbp_secret_token")]
-        assert state.restores == [restore_point]
-        assert result["pitr"]["request"] == {"recovery_time_target_unix": restore_point}
-        assert result["pitr"]["statuses_seen"] == ["RESTORING", "ACTIVE_HEALTHY"]
-        assert len([r for r in fake.requests if r[0] == "GET"]) == 3
+        # The restore point is the default margin of 60 s before the apply started.
+        assert state.restores == [apply_started - 60] and plan["plan"][0]["recovery_time_target_unix"] == apply_started - 60
+        assert result["pitr"]["request"] == {"recovery_time_target_unix": apply_started - 60}
+        assert result["pitr"]["statuses_seen"] == ["ACTIVE_HEALTHY", "RESTORING", "COMING_UP", "ACTIVE_HEALTHY"]
+        assert len([r for r in fake.requests if r[0] == "GET"]) == 6
     assert "sbp_secret_token" not in json.dumps(result) and "sbp_secret_token" not in open(result["log_path"]).read()
     assert result["succeeded"] and sorted(db.history()) == ALL[:-1]
     assert exercises(db)[-1][:4] == ("production", "supabase_pitr", [RELEASE], True)
+
+
+def test_supabase_pitr_that_never_begins_fails_in_one_line_and_changes_nothing(db, hotdash, tmp_path, run_module):
+    seeded(run_module, db, hotdash)
+    before = fingerprint(db)
+    state = ProjectState(REF, pitr_enabled=True, restore_start_delay=3600, clock=itertools.count().__next__)
+    with FakeManagementApi(token="sbp_tok", projects=[state]) as fake:
+        result = run_module("migration_rollback", rollback_args(
+            db, tmp_path, strategy="supabase_pitr", environment="production", project_ref=REF, access_token="sbp_tok",
+            api_url=fake.url, versions=[RELEASE], recovery_time_target=str(int(time.time()) - 5), poll_interval=0.05,
+            begin_timeout=0.3))
+    assert result["failed"] and "\n" not in result["msg"]
+    assert result["msg"].startswith("the restore of project %s did not begin within 0.3s: the project stayed "
+                                    "ACTIVE_HEALTHY" % REF)
+    assert len(state.restores) == 1 and fingerprint(db) == before and RELEASE in db.history()
+    assert exercises(db)[-1][:4] == ("production", "supabase_pitr", [RELEASE], False)
+
+
+def test_a_restart_after_the_request_proves_a_restore_ran(db):
+    from ansible_collections.hotdash.supabase.plugins.module_utils.rollback import restarted_since
+    assert restarted_since(db.settings(), "2000-01-01T00:00:00Z")() is True
+    assert restarted_since(db.settings(), db.scalar("SELECT clock_timestamp()::text"))() is False
+    assert restarted_since(db.settings(port=1), "2000-01-01T00:00:00Z")() is False  # down: no proof yet
 
 
 def test_supabase_pitr_wrong_token_is_one_line(db, hotdash, tmp_path, run_module):
