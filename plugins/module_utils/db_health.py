@@ -5,7 +5,7 @@
 
 The runbook's "Step 1: Pre-Apply Verification" queries, made into checks with thresholds:
 reachable within a timeout and server version (``connection``), database size (``server``),
-connections against ``max_connections`` (``connections``), non-idle sessions running longer than
+client backends against ``max_connections`` (``connections``, :func:`database_connections`), non-idle sessions running longer than
 a limit (``long_running_queries``), and sessions holding or waiting on locks on the tables the
 pending migrations touch (``locks``). Everything here is read-only.
 """
@@ -39,6 +39,21 @@ def server_facts(cur):
             "size_pretty": row[4], "max_connections": row[5], "connections_total": row[6],
             "connections_database": row[7], "superuser_reserved_connections": row[8],
             "read_only": bool(row[9])}
+
+
+def database_connections(cur):
+    """Client backends against ``max_connections``: the one measure the preflight's ``connections`` check and the
+    monitor's ``database connections (of max_connections)`` read. It is the server's, not the pool's (a pooler in
+    transaction mode keeps it low while its own clients wait: the monitor reads the pooler for that)."""
+    cur.execute("SELECT count(*) FILTER (WHERE backend_type = 'client backend'),"
+                " count(*) FILTER (WHERE backend_type = 'client backend' AND state = 'active'),"
+                " count(*) FILTER (WHERE backend_type = 'client backend' AND state LIKE 'idle%%'),"
+                " count(*) FILTER (WHERE backend_type = 'client backend' AND datname = current_database()),"
+                " current_setting('max_connections')::int, current_setting('superuser_reserved_connections')::int"
+                " FROM pg_stat_activity")
+    total, active, idle, here, maximum, reserved = cur.fetchone()
+    return {"total": total, "active": active, "idle": idle, "database_total": here, "max_connections": maximum,
+            "superuser_reserved": reserved, "usage": float(total) / maximum if maximum else None}
 
 
 def long_running_queries(cur, min_seconds=60, max_query_chars=120):
@@ -138,10 +153,12 @@ def health_checks(settings, tables=(), max_connections_percent=80.0, long_query_
             else:
                 checks.append(make_check("server", "ok", "%s, database %s is %s" % (short, facts["database"],
                                                                                     facts["size_pretty"]), data=facts))
-            usable = max(facts["max_connections"] - facts["superuser_reserved_connections"], 1)
-            percent = 100.0 * facts["connections_total"] / usable
-            detail = "%d of %d usable connections in use (%.0f%%, limit %s%%); %d on this database" % (
-                facts["connections_total"], usable, percent, max_connections_percent, facts["connections_database"])
+            counts = database_connections(cur)
+            percent = 100.0 * (counts["usage"] or 0.0)
+            detail = ("%d of max_connections %d in use (%.0f%%, limit %s%%; %d of them reserved for superusers); "
+                      "%d on this database" % (counts["total"], counts["max_connections"], percent,
+                                               max_connections_percent, counts["superuser_reserved"],
+                                               counts["database_total"]))
             facts["connections_percent"] = round(percent, 1)
             if percent > float(max_connections_percent):
                 checks.append(make_check("connections", "fail", detail,

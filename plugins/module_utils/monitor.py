@@ -29,38 +29,24 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
-import json
-import math
 import os
 import time
 
-try:
-    import psycopg2
-    from psycopg2 import sql
-except ImportError:  # pragma: no cover - the module reports missing_required_lib('psycopg2')
-    psycopg2 = None
-    sql = None
-
 from ansible_collections.hotdash.supabase.plugins.module_utils import alert_rule
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, redact
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ConnectionFailed, InvalidInput
-from ansible_collections.hotdash.supabase.plugins.module_utils.listing import clip
-from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import first_line
+from ansible_collections.hotdash.supabase.plugins.module_utils.monitor_sampling import Sampler, SampleLog, error_rate
 from ansible_collections.hotdash.supabase.plugins.module_utils.pooler import PoolerUnreadable
 from ansible_collections.hotdash.supabase.plugins.module_utils.probes import (
     ProbeOptions,
     ProbeRunner,
     latency_summary,
     merge_summaries,
-    summarize_calls,
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
-from ansible_collections.hotdash.supabase.plugins.module_utils.sql_guard import QUERY, guard_statement, mask_statement_text
-from ansible_collections.hotdash.supabase.plugins.module_utils.triggers import (decide, make_trigger, make_warning,
-                                                                                verdict_label)
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_guard import QUERY, guard_statement
+from ansible_collections.hotdash.supabase.plugins.module_utils.triggers import decide, make_trigger, make_warning
 
-P95_Z = 1.645
 DEFAULT_ERROR_RATE_QUERY = (
     "SELECT count(*) FILTER (WHERE level = 'ERROR') AS errors, count(*) AS total "
     "FROM public.observability_logs WHERE created_at > %(since)s AND created_at <= %(until)s")
@@ -69,15 +55,6 @@ DEFAULT_ERRORS_PER_MINUTE_QUERY = (
     "SELECT date_trunc('minute', created_at) AS minute, count(*) AS error_count FROM public.observability_logs "
     "WHERE level = 'ERROR' AND created_at > %(since)s AND created_at <= %(until)s GROUP BY minute ORDER BY minute")
 BREACH_METRICS = ("error_rate", "p95")
-QUERY_TEXT_LIMIT = 200
-# SQLSTATEs that mean "this source is not there / not readable here": degrade to a warning, never crash.
-_DEGRADE_SQLSTATES = {
-    "42P01": "does not exist",           # undefined_table
-    "42703": "has an unknown column",    # undefined_column
-    "3F000": "names an unknown schema",  # invalid_schema_name
-    "42501": "is not readable by this role",  # insufficient_privilege
-    "55000": "is not ready",             # object_not_in_prerequisite_state (pg_stat_statements not preloaded)
-}
 
 
 def guard_query(query, what, placeholders=False):
@@ -165,42 +142,6 @@ class MonitorOptions(object):
 
 # ---------------------------------------------------------------- pure logic (unit-tested without a database)
 
-def p95_estimate(mean_ms, stddev_ms):
-    """A P95 *estimate* of a statement from mean and standard deviation (normal distribution assumed).
-
-    pg_stat_statements keeps no percentiles. Latencies are not normal: this is no bound either way (99 % of
-    calls at 10 ms and 1 % at 5 s give 877 ms where the true P95 is 10 ms; 90 % at 10 ms and 10 % at 600 ms give
-    360 ms where it is 600 ms). Reported as an estimate, never compared with the budget.
-    """
-    return float(mean_ms or 0.0) + P95_Z * float(stddev_ms or 0.0)
-
-
-def interval_stats(before, after):
-    """Mean/stddev/P95 estimate of the calls made between two cumulative snapshots ``{calls, total_ms, sumsq}``.
-
-    ``before`` None (a statement first seen) or a reset counter (fewer calls) uses ``after`` as a whole.
-    Returns None when no call was made in between.
-    """
-    if before is None or after["calls"] < before["calls"]:
-        before = {"calls": 0, "total_ms": 0.0, "sumsq": 0.0}
-    calls = after["calls"] - before["calls"]
-    if calls <= 0:
-        return None
-    total = after["total_ms"] - before["total_ms"]
-    mean = total / calls
-    variance = max((after["sumsq"] - before["sumsq"]) / calls - mean * mean, 0.0)
-    stddev = math.sqrt(variance)
-    return {"calls": calls, "total_ms": total, "mean_ms": mean, "stddev_ms": stddev,
-            "p95_estimate_ms": p95_estimate(mean, stddev)}
-
-
-def error_rate(errors, total):
-    """errors / total as a fraction; None when there was no row at all (no traffic is not 0 % errors)."""
-    if not total:
-        return None
-    return float(errors) / float(total)
-
-
 def error_intervals(samples):
     """``(since_s, until_s, errors, total)`` per sample for the alert rule (None counts when not measured)."""
     out = []
@@ -235,11 +176,13 @@ def pool_points(samples, source):
     return [(s["until_s"], (s.get(source) or {}).get("usage")) for s in samples]
 
 
-def _pct(value):
+def percent_text(value):
+    """A fraction as a percentage for people (``n/a`` when not measured)."""
     return "n/a" if value is None else "%.2f%%" % (value * 100.0)
 
 
-def _ms(value):
+def ms_text(value):
+    """Milliseconds for people (``n/a`` when not measured)."""
     return "n/a" if value is None else "%.1f ms" % value
 
 
@@ -260,7 +203,7 @@ def judge(samples, options, probe_budgets=None):
     # The watch itself: can the trigger fire in it?
     span = (samples[-1]["until_s"] - samples[0]["since_s"]) if samples else 0.0
     rule = ("error rate over the trailing %.0f s above %s for longer than %.0f s (seen within %.0f s of the errors "
-            "starting)" % (t.rate_window, _pct(t.error_rate_rollback), t.sustain, options.detection_delay()))
+            "starting)" % (t.rate_window, percent_text(t.error_rate_rollback), t.sustain, options.detection_delay()))
     if options.window > 0 and not options.can_breach() and "error_rate" in options.breach_on:
         line = ("the watch (%.0f s) is not longer than sustain + rate window (%.0f s): the error-rate trigger cannot "
                 "fire for errors that start with it" % (options.window, t.sustain + t.rate_window))
@@ -280,8 +223,8 @@ def judge(samples, options, probe_budgets=None):
                                  "create the logs table (observability_logs) or set error_rate_query"))
     elif errors["breached"]:
         reason = ("error rate above %s over the trailing %.0f s for %.0f s (longer than %.0f s): peak %s, fired %.0f s "
-                  "into the watch" % (_pct(t.error_rate_rollback), t.rate_window, episode["fired_at"] - episode["start"],
-                                      t.sustain, _pct(episode["peak"]), episode["fired_at"] - samples[0]["since_s"]))
+                  "into the watch" % (percent_text(t.error_rate_rollback), t.rate_window, episode["fired_at"] - episode["start"],
+                                      t.sustain, percent_text(episode["peak"]), episode["fired_at"] - samples[0]["since_s"]))
         evidence = {"fired_at_s": episode["fired_at"], "pending_since_s": episode["start"], "peak_rate": episode["peak"],
                     "limit": t.error_rate_rollback, "sustain": t.sustain, "rate_window": t.rate_window,
                     "trailing": [r for r in errors["trailing"] if episode["start"] <= r["at"] <= episode["fired_at"]]}
@@ -295,17 +238,17 @@ def judge(samples, options, probe_budgets=None):
             checks.append(make_check("error rate trigger", "warn", reason + " (breach_on leaves it out)"))
     elif episode is not None:
         line = "above %s for %.0f s, then back below (not longer than %.0f s): peak %s" % (
-            _pct(t.error_rate_rollback), episode["duration"], t.sustain, _pct(episode["peak"]))
+            percent_text(t.error_rate_rollback), episode["duration"], t.sustain, percent_text(episode["peak"]))
         checks.append(make_check("error rate trigger", "warn", line))
     else:
         checks.append(make_check("error rate trigger", "ok", "never above %s over the trailing %.0f s"
-                                 % (_pct(t.error_rate_rollback), t.rate_window)))
+                                 % (percent_text(t.error_rate_rollback), t.rate_window)))
 
     # 2. Success criterion: error rate over the watch below the target.
     total = sum(s["error_rate"]["total"] for s in measured)
     failed = sum(s["error_rate"]["errors"] for s in measured)
     overall = error_rate(failed, total)
-    criterion = {"name": "error rate", "target": "< %s" % _pct(t.error_rate_warn), "measured": overall,
+    criterion = {"name": "error rate", "target": "< %s" % percent_text(t.error_rate_warn), "measured": overall,
                  "detail": "%d of %d log rows were errors" % (failed, total),
                  "remedy": "read the errors (observability_logs); the runbook's target is below 0.5 %"}
     if not measured:
@@ -325,7 +268,7 @@ def judge(samples, options, probe_budgets=None):
         stats = window.get(name) or latency_summary([])
         budget = budgets.get(name, t.p95_budget_ms)
         detail = "P95 %s (P50 %s, P99 %s, max %s) over %d call(s), budget %.0f ms" % (
-            _ms(stats["p95_ms"]), _ms(stats["p50_ms"]), _ms(stats["p99_ms"]), _ms(stats["max_ms"]),
+            ms_text(stats["p95_ms"]), ms_text(stats["p50_ms"]), ms_text(stats["p99_ms"]), ms_text(stats["max_ms"]),
             stats.get("calls", 0), budget)
         if stats.get("errors") or stats.get("timeouts"):
             detail += "; %d error(s), %d timeout(s): %s" % (
@@ -356,8 +299,8 @@ def judge(samples, options, probe_budgets=None):
     peak = max(values) if values else None
     label = {"pool": "pool usage (%s)" % (options.pooler.kind if options.pooler else "pooler"),
              "database_connections": "database connections (of max_connections)"}[source]
-    criterion = {"name": label, "target": "< %s" % _pct(t.pool_usage_max), "measured": peak,
-                 "detail": "peak %s" % _pct(peak), "remedy": _POOL_REMEDY[source]}
+    criterion = {"name": label, "target": "< %s" % percent_text(t.pool_usage_max), "measured": peak,
+                 "detail": "peak %s" % percent_text(peak), "remedy": _POOL_REMEDY[source]}
     if peak is None:
         criterion.update(met=None, detail="not measured: %s" % _degraded(samples, source))
     else:
@@ -371,7 +314,7 @@ def judge(samples, options, probe_budgets=None):
         db_peak = max(db_values) if db_values else None
         checks.append(make_check("database connections (of max_connections)",
                                  "warn" if db_peak is not None and db_peak >= t.pool_usage_max else "ok",
-                                 "peak %s of max_connections" % _pct(db_peak)))
+                                 "peak %s of max_connections" % percent_text(db_peak)))
 
     for item in criteria:
         if item["met"] is False:
@@ -404,265 +347,6 @@ _POOL_REMEDY = {
 def _degraded(samples, prefix):
     found = sorted(set(w for s in samples for w in s.get("warnings", []) if w.startswith(prefix)))
     return "; ".join(found) or "no sample could read it"
-
-
-def clean_query_text(text, secrets=()):
-    """Statement text fit for an artifact: hidden whole when it mentions a password or secret
-    (sql_guard.mask_statement_text), DSNs and known secrets redacted, one line, bounded."""
-    return clip(redact(" ".join(mask_statement_text(text or "").split()), secrets), QUERY_TEXT_LIMIT)
-
-
-def sqlstate_reason(exc):
-    """(degrade, reason): whether a database error means "source missing" and its first line."""
-    return getattr(exc, "pgcode", None) in _DEGRADE_SQLSTATES, first_line(exc)
-
-
-# ---------------------------------------------------------------- sampling (needs a database)
-
-def _pg_stat_statements_source(cur):
-    """(schema, mean column, stddev column) of pg_stat_statements, or (None, reason)."""
-    cur.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
-                "WHERE e.extname = 'pg_stat_statements'")
-    row = cur.fetchone()
-    if not row:
-        return None, "pg_stat_statements is not installed in this database (CREATE EXTENSION pg_stat_statements)"
-    schema = row[0]
-    cur.execute("SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0",
-                (_quote_ident(schema) + ".pg_stat_statements",))
-    columns = set(r[0] for r in cur.fetchall())
-    if "mean_exec_time" in columns:
-        return (schema, "total_exec_time", "stddev_exec_time"), None
-    if "mean_time" in columns:  # PostgreSQL 12 and older
-        return (schema, "total_time", "stddev_time"), None
-    return None, "pg_stat_statements in schema %s has no mean time column" % schema
-
-
-def _quote_ident(name):
-    return '"%s"' % name.replace('"', '""')
-
-
-class Sampler(object):
-    """Takes samples on one connection: every read in its own ``BEGIN READ ONLY`` transaction, rolled back, with
-    ``SET LOCAL statement_timeout`` (never a session setting: through a transaction pooler it would leak)."""
-
-    def __init__(self, conn, options, secrets=()):
-        self.conn = conn
-        self.options = options
-        self.secrets = list(secrets)
-        self.statements_source = None
-        self.statements_warning = None
-        self.statements_start = None
-        self._origin = None
-        self._last_until = None
-
-    @contextlib.contextmanager
-    def _transaction(self):
-        cur = self.conn.cursor()
-        try:
-            cur.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(
-                sql.Literal("%dms" % int(self.options.sample_timeout * 1000))))
-            yield cur
-        finally:
-            cur.close()
-            self.conn.rollback()
-
-    def prepare(self):
-        with self._transaction() as cur:
-            self.statements_source, self.statements_warning = _pg_stat_statements_source(cur)
-        self.statements_start = self._statement_snapshot([])
-
-    def take(self, seq, elapsed_s, probe_calls=None, pool=None, pool_warning=None):
-        with self._transaction() as cur:
-            cur.execute("SELECT clock_timestamp(), clock_timestamp() - make_interval(secs => %s)",
-                        (self.options.interval,))
-            until, first_since = cur.fetchone()
-        since = self._last_until or first_since
-        if self._origin is None:
-            self._origin = since
-        self._last_until = until
-        sample = {"seq": seq, "at": until.isoformat(), "elapsed_s": round(elapsed_s, 3),
-                  "since": since.isoformat(), "until": until.isoformat(),
-                  "since_s": round((since - self._origin).total_seconds(), 3),
-                  "until_s": round((until - self._origin).total_seconds(), 3), "warnings": []}
-        sample["error_rate"] = self._error_rate(since, until, sample["warnings"])
-        sample["database_connections"] = self._database_connections(sample["warnings"])
-        sample["pool"] = pool
-        if pool_warning:
-            sample["warnings"].append("pool: %s" % pool_warning)
-        sample["probes"] = dict((name, summarize_calls(calls)) for name, calls in (probe_calls or {}).items())
-        values = [p["p95_ms"] for p in sample["probes"].values() if p["p95_ms"] is not None]
-        sample["probe_p95_ms"] = max(values) if values else None
-        return sample
-
-    def _user_query(self, option, query, since, until, warnings, missing):
-        """Rows of a user's query over ``(since, until]``; None (and a warning) when its source is missing."""
-        try:
-            with self._transaction() as cur:
-                cur.execute(query, {"since": since, "until": until})
-                return cur.fetchall() if cur.description else []
-        except psycopg2.Error as exc:
-            degrade, line = sqlstate_reason(exc)
-            if degrade:
-                warnings.append(missing % redact(line, self.secrets))
-                return None
-            raise InvalidInput("%s failed: %s" % (option, redact(line, self.secrets)))
-        except (KeyError, IndexError, ValueError, TypeError) as exc:
-            raise InvalidInput("%s cannot take the %%(since)s/%%(until)s parameters (%s); write a literal %% as %%%%"
-                               % (option, exc))
-
-    def _error_rate(self, since, until, warnings):
-        rows = self._user_query("error_rate_query", self.options.error_rate_query, since, until, warnings,
-                                "error_rate: the error rate query failed (%s); the logs table or column is missing or "
-                                "not readable")
-        if rows is None:
-            return None
-        if len(rows) != 1 or len(rows[0]) < 2:
-            raise InvalidInput("error_rate_query must return one row (errors, total); it returned %d row(s)" % len(rows))
-        try:
-            errors, total = int(rows[0][0] or 0), int(rows[0][1] or 0)
-        except (TypeError, ValueError):
-            raise InvalidInput("error_rate_query must return two numbers (errors, total); got %r" % (rows[0][:2],))
-        return {"errors": errors, "total": total, "rate": error_rate(errors, total)}
-
-    def _database_connections(self, warnings):
-        try:
-            with self._transaction() as cur:
-                cur.execute(
-                    "SELECT count(*) FILTER (WHERE backend_type = 'client backend'),"
-                    " count(*) FILTER (WHERE backend_type = 'client backend' AND state = 'active'),"
-                    " count(*) FILTER (WHERE backend_type = 'client backend' AND state LIKE 'idle%%'),"
-                    " count(*) FILTER (WHERE backend_type = 'client backend' AND datname = current_database()),"
-                    " current_setting('max_connections')::int FROM pg_stat_activity")
-                total, active, idle, here, maximum = cur.fetchone()
-        except psycopg2.Error as exc:
-            warnings.append("database_connections: pg_stat_activity is not readable (%s)" % sqlstate_reason(exc)[1])
-            return None
-        return {"total": total, "active": active, "idle": idle, "database_total": here, "max_connections": maximum,
-                "usage": float(total) / maximum if maximum else None}
-
-    def _statement_snapshot(self, warnings):
-        """``{userid:queryid: {calls, total_ms, sumsq, query}}`` of this database, or None when unreadable."""
-        if self.statements_source is None:
-            return None
-        schema, total_col, stddev_col = self.statements_source
-        query = sql.SQL(
-            "SELECT s.userid, s.queryid, s.query, s.calls, s.{total}, s.{stddev} FROM {schema}.pg_stat_statements s "
-            "WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND s.queryid IS NOT NULL"
-        ).format(total=sql.Identifier(total_col), stddev=sql.Identifier(stddev_col), schema=sql.Identifier(schema))
-        try:
-            with self._transaction() as cur:
-                cur.execute(query)
-                rows = cur.fetchall()
-        except psycopg2.Error as exc:
-            degrade, line = sqlstate_reason(exc)
-            if not degrade:
-                raise
-            warnings.append("statements: pg_stat_statements is not readable (%s)" % line)
-            return None
-        snapshot = {}
-        for userid, queryid, text, calls, total_ms, stddev_ms in rows:
-            calls = int(calls or 0)
-            if calls == 0:
-                continue
-            total_ms, stddev_ms = float(total_ms or 0.0), float(stddev_ms or 0.0)
-            mean = total_ms / calls
-            snapshot["%s:%s" % (userid, queryid)] = {"queryid": str(queryid), "query": text, "calls": calls,
-                                                     "total_ms": total_ms, "sumsq": calls * (stddev_ms ** 2 + mean ** 2)}
-        return snapshot
-
-    def statements(self, warnings):
-        """Top statements of the watch (calls made during it) by mean and by total time, with their P95 estimate."""
-        if self.statements_source is None:
-            warnings.append("statements: %s" % self.statements_warning)
-            return {"by_mean": [], "by_total": []}
-        end = self._statement_snapshot(warnings)
-        if end is None:
-            return {"by_mean": [], "by_total": []}
-        listed = []
-        for key, after in end.items():
-            stats = interval_stats((self.statements_start or {}).get(key), after)
-            if stats is None or stats["calls"] < self.options.statements_min_calls:
-                continue
-            listed.append({"queryid": after["queryid"], "query": clean_query_text(after["query"], self.secrets),
-                           "calls": stats["calls"], "mean_ms": round(stats["mean_ms"], 3),
-                           "total_ms": round(stats["total_ms"], 3), "stddev_ms": round(stats["stddev_ms"], 3),
-                           "p95_estimate_ms": round(stats["p95_estimate_ms"], 3)})
-        top = self.options.top_n
-        return {"by_mean": sorted(listed, key=lambda s: s["mean_ms"], reverse=True)[:top],
-                "by_total": sorted(listed, key=lambda s: s["total_ms"], reverse=True)[:top]}
-
-    def errors_per_minute(self, since, until, warnings):
-        """The runbook's Query 2 over the watch: ``[{minute, errors}]``, or None when its table is missing."""
-        rows = self._user_query("errors_per_minute_query", self.options.errors_per_minute_query, since, until,
-                                warnings, "errors_per_minute: %s")
-        if rows is None:
-            return None
-        out = []
-        for row in rows:
-            if len(row) < 2:
-                raise InvalidInput("errors_per_minute_query must return rows (minute, error_count)")
-            out.append({"minute": row[0].isoformat() if hasattr(row[0], "isoformat") else str(row[0]),
-                        "errors": int(row[1] or 0)})
-        return out
-
-    def table_sizes(self):
-        with self._transaction() as cur:
-            cur.execute(
-                "SELECT n.nspname, c.relname, pg_total_relation_size(c.oid), pg_size_pretty(pg_total_relation_size(c.oid))"
-                " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                " WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname = ANY(%s)"
-                " ORDER BY 3 DESC, 1, 2 LIMIT %s", (self.options.table_schemas, self.options.top_n))
-            return [{"schema": r[0], "table": r[1], "bytes": int(r[2]), "size": r[3]} for r in cur.fetchall()]
-
-    def history_tail(self):
-        if self.options.history_tail == 0:
-            return []
-        with self._transaction() as cur:
-            cur.execute("SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL")
-            if not cur.fetchone()[0]:
-                return []
-            cur.execute("SELECT version, name FROM supabase_migrations.schema_migrations ORDER BY version DESC LIMIT %s",
-                        (self.options.history_tail,))
-            return [{"version": r[0], "name": r[1]} for r in cur.fetchall()]
-
-
-# ---------------------------------------------------------------- the window
-
-class SampleLog(object):
-    """The JSON-lines file of one window: truncated at the start, one flushed line per sample."""
-
-    def __init__(self, path, secrets=()):
-        self.path = os.path.abspath(path)
-        self.secrets = list(secrets)
-        directory = os.path.dirname(self.path)
-        try:
-            if not os.path.isdir(directory):
-                os.makedirs(directory)
-            self.handle = open(self.path, "w")
-        except (OSError, IOError) as exc:
-            raise InvalidInput("cannot write the samples file %s: %s" % (self.path, exc.strerror or exc))
-
-    def append(self, sample):
-        self.handle.write(redact(json.dumps(sample, sort_keys=True, default=str), self.secrets) + "\n")
-        self.handle.flush()
-
-    def close(self):
-        self.handle.close()
-
-
-def read_samples(path):
-    """The samples of a JSON-lines file (a torn last line is ignored)."""
-    samples = []
-    with open(path) as handle:
-        for line in handle:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                samples.append(json.loads(line))
-            except ValueError:
-                continue
-    return samples
 
 
 def _read_pool(options, warnings_seen):
@@ -753,98 +437,3 @@ def window_peaks(samples):
             "pool_usage": peak((s.get("pool") or {}).get("usage") for s in samples),
             "clients_waiting": peak((s.get("pool") or {}).get("clients_waiting") for s in samples),
             "database_connections": peak((s.get("database_connections") or {}).get("usage") for s in samples)}
-
-
-def _cell(text):
-    return str(text).replace("|", "\\|").replace("`", "'")
-
-
-def summary_markdown(title, outcome, options, chart_file=None):
-    """The watch in Markdown: verdict, trigger, criteria, probes, pool, errors per minute, statements, tables."""
-    samples = outcome["samples"]
-    verdict = outcome["judgement"]
-    t = options.thresholds
-    out = ["# %s" % title, ""]
-    out.append("- **verdict**: %s" % verdict_label(verdict["verdict"]))
-    span = samples[-1]["until_s"] - samples[0]["since_s"] if samples else 0
-    out.append("- **watch**: %d sample(s) over %.0f s, every %.0f s" % (len(samples), span, options.interval))
-    out.append("- **rollback trigger**: error rate over the trailing %.0f s above %s for longer than %.0f s, evaluated at "
-               "every sample; a sample without traffic keeps the state; detected within %.0f s of the errors starting"
-               % (t.rate_window, _pct(t.error_rate_rollback), t.sustain, options.detection_delay()))
-    if samples and samples[-1].get("trigger"):
-        last = samples[-1]["trigger"]
-        out.append("- **trigger state at the end**: %s (trailing rate %s)" % (last["state"], _pct(last["rate"])))
-    for reason in verdict["reasons"]:
-        out.append("- **reason**: %s" % reason)
-    for warning in verdict["run_warnings"]:
-        out.append("- **warning**: %s" % warning["reason"])
-    for note in outcome["warnings"]:
-        out.append("- **note**: %s" % note)
-    if chart_file:
-        out += ["", "![monitor chart](%s)" % os.path.basename(chart_file)]
-    out += ["", "## Success criteria", "", "| criterion | target | measured | met | detail |", "| --- | --- | --- | --- | --- |"]
-    for item in verdict["criteria"]:
-        value = item["measured"]
-        shown = _ms(value) if "P95" in item["name"] else _pct(value)
-        met = {True: "yes", False: "**no**", None: "not measured"}[item["met"]]
-        out.append("| %s | %s | %s | %s | %s |" % (_cell(item["name"]), item["target"], shown, met, _cell(item["detail"])))
-    out += ["", "## Probes (every call timed; exact nearest-rank percentiles)", ""]
-    if options.probes:
-        out += ["| probe | call | calls | failed | timeouts | skipped | P50 | P95 | P99 | max | budget |",
-                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-        for probe in options.probes:
-            s = verdict["probes"].get(probe["name"]) or latency_summary([])
-            out.append("| %s | `%s` | %d | %d | %d | %d | %s | %s | %s | %s | %.0f ms |" % (
-                _cell(probe["name"]), _cell(clean_query_text(probe["call"])), s.get("calls", 0), s.get("errors", 0),
-                s.get("timeouts", 0), s.get("skipped", 0), _ms(s["p50_ms"]), _ms(s["p95_ms"]), _ms(s["p99_ms"]),
-                _ms(s["max_ms"]), probe.get("budget_ms") or t.p95_budget_ms))
-        out += ["", "Probes run read-only as %s, %.2g call(s) per second each, timeout %.1f s per call."
-                % (options.probe_options.role or "the connecting user", options.probe_options.rate,
-                   options.probe_options.timeout)]
-    else:
-        out.append("No probes configured: the P95 target was not measured.")
-    peaks = window_peaks(samples)
-    out += ["", "## Pool", ""]
-    pools = [s["pool"] for s in samples if s.get("pool")]
-    if pools:
-        fullest = max(pools, key=lambda p: (p.get("usage") or 0, p.get("clients_waiting") or 0))
-        out.append("- **%s**: peak usage %s of %s %s; clients active %s, waiting up to %s; servers active %s, idle %s; "
-                   "longest wait %s%s" % (
-                       fullest["source"], _pct(peaks["pool_usage"]), fullest.get("usage_of"),
-                       fullest.get("pool_size") if fullest.get("usage_of") == "pool_size" else fullest.get("max_clients"),
-                       fullest.get("clients_active"), peaks["clients_waiting"] if peaks["clients_waiting"] is not None
-                       else "n/a (not exported)", fullest.get("servers_active", "n/a"), fullest.get("servers_idle", "n/a"),
-                       _ms(fullest.get("max_wait_ms")), " (bucket bound)" if fullest.get("max_wait_is_bound") else ""))
-    else:
-        out.append("- **pooler**: not configured (set pooler to read PgBouncer or Supavisor)")
-    out.append("- **database connections**: peak %s of max_connections (client backends in pg_stat_activity)"
-               % _pct(peaks["database_connections"]))
-    out += ["", "## Errors per minute (runbook Query 2)", ""]
-    if outcome.get("errors_per_minute"):
-        out += ["| minute | errors |", "| --- | --- |"]
-        out += ["| %s | %d |" % (r["minute"], r["errors"]) for r in outcome["errors_per_minute"]]
-    elif outcome.get("errors_per_minute") is None:
-        out.append("Not measured (see the notes).")
-    else:
-        out.append("No errors.")
-    statements = outcome.get("statements") or {}
-    for key, heading in (("by_mean", "mean"), ("by_total", "total")):
-        out += ["", "## Top statements during the watch by %s time (pg_stat_statements)" % heading, ""]
-        rows = statements.get(key) or []
-        if rows:
-            out += ["| mean ms | total ms | calls | P95 estimate ms* | statement |", "| --- | --- | --- | --- | --- |"]
-            out += ["| %.1f | %.1f | %d | %.1f | `%s` |" % (
-                r["mean_ms"], r["total_ms"], r["calls"], r["p95_estimate_ms"], _cell(r["query"])) for r in rows]
-        else:
-            out.append("None with at least %d call(s) during the watch." % options.statements_min_calls)
-    out += ["", "\\* mean + %.3f x stddev: an estimate that assumes normally distributed times, no bound in either "
-            "direction and never judged; the P95 judged above is the probes'." % P95_Z]
-    out += ["", "## Largest tables", ""]
-    if outcome["tables"]:
-        out += ["| table | size |", "| --- | --- |"]
-        out += ["| %s.%s | %s |" % (r["schema"], r["table"], r["size"]) for r in outcome["tables"]]
-    else:
-        out.append("None found.")
-    out += ["", "## Migration history (newest first)", ""]
-    out += ["- %s %s" % (r["version"], r["name"] or "") for r in outcome["history_tail"]] or ["No history table."]
-    return "\n".join(out) + "\n"

@@ -28,7 +28,7 @@ options:
     elements: str
     default: []
   max_connections_percent:
-    description: Fail C(connections) when more than this percentage of usable connections is in use.
+    description: Fail C(connections) when more than this percentage of C(max_connections) is in use (client backends).
     type: float
     default: 80
   long_query_threshold:
@@ -72,7 +72,8 @@ checks:
   returned: always
   type: list
   elements: dict
-  sample: [{"name": "connections", "status": "ok", "detail": "12 of 97 usable connections in use (12%, limit 80%)"}]
+  sample: [{"name": "connections", "status": "ok",
+            "detail": "12 of max_connections 100 in use (12%, limit 80%; 3 of them reserved for superusers); 4 on this database"}]
 passed:
   description: True when no check failed (waived ones do not count).
   returned: always

@@ -429,9 +429,9 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.monitor import (
     guard_query,
     judge,
     run_window,
-    summary_markdown,
     window_peaks,
 )
+from ansible_collections.hotdash.supabase.plugins.module_utils.monitor_summary import summary_markdown
 from ansible_collections.hotdash.supabase.plugins.module_utils.pooler import PoolerSource
 from ansible_collections.hotdash.supabase.plugins.module_utils.probes import ProbeOptions, parse_probes
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result

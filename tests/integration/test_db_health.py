@@ -87,6 +87,10 @@ def test_connection_usage_over_threshold_fails(db, run_module):
     result = run_module("db_health_info", dict(db.connection_args(), max_connections_percent=0))
     check = _by_name(result)["connections"]
     assert check["status"] == "fail" and "limit 0" in check["detail"]
+    # The same measure the monitor reports as database connections: client backends over max_connections.
+    max_connections = int(db.scalar("SHOW max_connections"))
+    assert " of max_connections %d in use" % max_connections in check["detail"]
+    assert "usable" not in check["detail"]
 
 
 def test_unreachable_database_is_a_failed_check_without_password(db, run_module):

@@ -6,15 +6,10 @@ import sys
 
 import pytest
 
-from ansible_collections.hotdash.supabase.plugins.module_utils import monitor
+from ansible_collections.hotdash.supabase.plugins.module_utils import monitor, monitor_sampling, monitor_summary
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
-from ansible_collections.hotdash.supabase.plugins.module_utils.monitor import (
-    MonitorOptions,
-    Thresholds,
-    interval_stats,
-    judge,
-    p95_estimate,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.monitor import MonitorOptions, Thresholds, judge
+from ansible_collections.hotdash.supabase.plugins.module_utils.monitor_sampling import interval_stats, p95_estimate
 from ansible_collections.hotdash.supabase.plugins.module_utils.probes import parse_probes, summarize_calls
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "support"))
@@ -194,8 +189,8 @@ def test_interval_stats_uses_only_the_calls_in_between():
 
 
 def test_error_rate_without_rows_is_unknown_not_zero():
-    assert monitor.error_rate(0, 0) is None
-    assert monitor.error_rate(1, 200) == pytest.approx(0.005)
+    assert monitor_sampling.error_rate(0, 0) is None
+    assert monitor_sampling.error_rate(1, 200) == pytest.approx(0.005)
 
 
 @pytest.mark.parametrize("kwargs, fragment", [
@@ -229,30 +224,30 @@ def test_bad_options_are_one_line_errors(kwargs, fragment):
 
 
 def test_query_text_masks_passwords_and_is_bounded():
-    text = monitor.clean_query_text("ALTER ROLE app PASSWORD 'hunter2secret'\n  -- x", secrets=())
+    text = monitor_sampling.clean_query_text("ALTER ROLE app PASSWORD 'hunter2secret'\n  -- x", secrets=())
     assert "hunter2secret" not in text and "hidden" in text and "\n" not in text
-    assert len(monitor.clean_query_text("SELECT " + "x, " * 500)) == monitor.QUERY_TEXT_LIMIT
-    assert "s3cr3t" not in monitor.clean_query_text("SELECT 's3cr3t'", secrets=["s3cr3t"])
+    assert len(monitor_sampling.clean_query_text("SELECT " + "x, " * 500)) == monitor_sampling.QUERY_TEXT_LIMIT
+    assert "s3cr3t" not in monitor_sampling.clean_query_text("SELECT 's3cr3t'", secrets=["s3cr3t"])
 
 
 def test_sqlstate_reason_degrades_only_missing_sources():
     class Err(Exception):
         pgcode = "42P01"
-    assert monitor.sqlstate_reason(Err('relation "public.observability_logs" does not exist\nLINE 1'))[0]
+    assert monitor_sampling.sqlstate_reason(Err('relation "public.observability_logs" does not exist\nLINE 1'))[0]
     Err.pgcode = "42601"  # syntax error: the user's query is wrong, fail
-    degrade, line = monitor.sqlstate_reason(Err("syntax error at or near \"SELEC\"\nLINE 1: SELEC"))
+    degrade, line = monitor_sampling.sqlstate_reason(Err("syntax error at or near \"SELEC\"\nLINE 1: SELEC"))
     assert not degrade and "\n" not in line
 
 
 def test_samples_file_is_read_back_and_a_torn_line_ignored(tmp_path):
     path = tmp_path / "h" / "monitor.jsonl"
-    log = monitor.SampleLog(str(path), secrets=["pw123"])
+    log = monitor_sampling.SampleLog(str(path), secrets=["pw123"])
     log.append({"seq": 0, "note": "pw123"})
     log.append({"seq": 1})
     log.close()
     with open(str(path), "a") as handle:
         handle.write('{"seq": 2, "trunc')
-    samples = monitor.read_samples(str(path))
+    samples = monitor_sampling.read_samples(str(path))
     assert [s["seq"] for s in samples] == [0, 1]
     assert "pw123" not in path.read_text()
 
@@ -261,7 +256,7 @@ def test_samples_file_in_an_unwritable_place_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(InvalidInput) as info:
-        monitor.SampleLog(str(blocker / "monitor.jsonl"))
+        monitor_sampling.SampleLog(str(blocker / "monitor.jsonl"))
     assert "cannot write the samples file" in str(info.value)
 
 
@@ -275,7 +270,7 @@ def test_summary_names_the_verdict_criteria_probes_and_the_estimate():
                "statements": {"by_mean": [statement], "by_total": [statement]},
                "errors_per_minute": [{"minute": "2025-10-19T02:14:00+00:00", "errors": 3}],
                "judgement": judge(samples, options)}
-    text = monitor.summary_markdown("Monitor db1", outcome, options, chart_file="/x/monitor.png")
+    text = monitor_summary.summary_markdown("Monitor db1", outcome, options, chart_file="/x/monitor.png")
     assert "- **verdict**: succeeded with warnings" in text and "![monitor chart](monitor.png)" in text
     assert "**warning**: probe tiles P95 < 500 ms missed" in text
     assert "| probe tiles P95 | < 500 ms | 900.0 ms | **no** |" in text
