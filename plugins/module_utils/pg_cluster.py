@@ -23,10 +23,10 @@ import os
 import pwd
 import shutil
 import socket
-import subprocess
 import tempfile
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import SupabaseError
+from ansible_collections.hotdash.supabase.plugins.module_utils.process import run_process
 
 SUPERUSER = "postgres"
 SERVER_USER = "postgres"
@@ -94,16 +94,9 @@ def server_dir(base):
     return path
 
 
-def run(argv, what=None, **kwargs):
-    """Run a server tool; ClusterError with the tail of its output when it fails."""
-    try:
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                              check=False, stdin=subprocess.DEVNULL, **kwargs)
-    except OSError as exc:
-        raise ClusterError("%s could not start (%s)" % (what or argv[0], exc.strerror or exc))
-    if proc.returncode != 0:
-        raise ClusterError("%s failed: %s" % (what or " ".join(argv[:3]), proc.stdout.strip()[-2000:]))
-    return proc.stdout
+def run(argv, what=None, env=None, timeout=None):
+    """Run a server program; its output, or ClusterError with the last line it wrote."""
+    return run_process(argv, what or " ".join(argv[:3]), timeout=timeout, env=env, error=ClusterError).stdout
 
 
 def describe(datadir, port, password):
@@ -151,11 +144,7 @@ def start(base, password, port=None, extra_conf=None, bin_dir=None):
 
 
 def _port_taken(files):
-    try:
-        with open(os.path.join(files, "server.log")) as handle:
-            tail = handle.read()[-4000:]
-    except (IOError, OSError):
-        return False
+    tail = _log_tail(os.path.join(files, "server.log"), lines=20)
     return "could not bind" in tail or "Address already in use" in tail
 
 
@@ -177,9 +166,22 @@ def _start_on(bindir, files, datadir, port, password, extra_conf):
     logfile = os.path.join(files, "server.log")
     open(logfile, "w").close()  # this attempt's messages only (see _port_taken)
     chown_for_server(logfile)
-    run(as_server_user([os.path.join(bindir, "pg_ctl"), "-D", datadir, "-l", logfile, "-o", opts,
-                        "-w", "-t", "60", "start"]), "pg_ctl start")
+    try:
+        run(as_server_user([os.path.join(bindir, "pg_ctl"), "-D", datadir, "-l", logfile, "-o", opts,
+                            "-w", "-t", "60", "start"]), "pg_ctl start")
+    except ClusterError as exc:
+        # pg_ctl only says "Examine the log output": the reason is in the server's log.
+        raise ClusterError("%s; server log: %s" % (exc, _log_tail(logfile)))
     return describe(datadir, port, password)
+
+
+def _log_tail(logfile, lines=3):
+    try:
+        with open(logfile) as handle:
+            text = [line.strip() for line in handle.read().splitlines() if line.strip()]
+    except (IOError, OSError):
+        return "not readable"
+    return " | ".join(text[-lines:]) or "empty"
 
 
 def stop(base, remove=True, bin_dir=None):
@@ -188,9 +190,11 @@ def stop(base, remove=True, bin_dir=None):
     files = server_dir(base)
     datadir = os.path.join(files, "data")
     if os.path.exists(os.path.join(datadir, "postmaster.pid")):
-        subprocess.run(as_server_user([os.path.join(pg_bindir(bin_dir), "pg_ctl"), "-D", datadir, "-m", "immediate",
-                                       "-w", "stop"]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       stdin=subprocess.DEVNULL, check=False)
+        try:
+            run_process(as_server_user([os.path.join(pg_bindir(bin_dir), "pg_ctl"), "-D", datadir, "-m", "immediate",
+                                        "-w", "stop"]), "pg_ctl stop", timeout=60, error=ClusterError, check=False)
+        except ClusterError:
+            pass  # stopping is best effort: the files are removed below either way
     if remove:
         shutil.rmtree(files, ignore_errors=True)
         if files != base:

@@ -31,6 +31,7 @@ import shutil
 import tempfile
 import time
 
+from ansible_collections.hotdash.supabase.plugins.module_utils.apply import ApplyOptions
 from ansible_collections.hotdash.supabase.plugins.module_utils.apply_lock import refuse_transaction_pooler
 from ansible_collections.hotdash.supabase.plugins.module_utils.drift import classify
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
@@ -119,9 +120,15 @@ def compare(remote_entries, local_entries, schemas):
     return differences, same
 
 
-def schema_drift(settings, project_dir, apply_options, options, schemas=None, migrations="applied"):
-    """Build the migrations into a shadow and compare its objects with the target's; returns the report dict."""
+def schema_drift(settings, project_dir, options, statement_timeout=300.0, schemas=None, migrations="applied"):
+    """Build the migrations into a shadow and compare its objects with the target's; returns the report dict.
+
+    Statements that cannot run in a transaction run on their own (the shadow has no other session to
+    block); ``statement_timeout`` (seconds, 0 for none) bounds each statement.
+    """
     started = time.monotonic()
+    apply_options = ApplyOptions(environment=options.environment, non_transactional="isolate",
+                                 statement_timeout=statement_timeout, lock_retries=0)
     local = load_directory(project_dir)
     if migrations not in MIGRATION_SETS:
         raise InvalidInput("migrations must be one of %s, not %r" % (", ".join(MIGRATION_SETS), migrations))

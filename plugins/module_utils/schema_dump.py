@@ -22,7 +22,6 @@ import glob
 import os
 import re
 import shutil
-import subprocess
 from collections import namedtuple
 
 try:
@@ -30,9 +29,9 @@ try:
 except ImportError:  # pragma: no cover - modules report missing_required_lib
     psycopg2 = None
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import error_line
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import SupabaseError
+from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import error_line
+from ansible_collections.hotdash.supabase.plugins.module_utils.process import last_line, run_process
 from ansible_collections.hotdash.supabase.plugins.module_utils.statements import split_statements
 
 # Schemas the Supabase platform and its extensions own (the CLI's own list of internal schemas), plus this
@@ -124,31 +123,15 @@ def pg_tool(name, bin_dir=None):
     return found
 
 
-def tool_major(path):
-    """The major version of a PostgreSQL program (``pg_dump (PostgreSQL) 15.18`` -> 15)."""
-    out = _run([path, "--version"], "%s --version" % os.path.basename(path))
-    match = re.search(r"\b(\d+)(?:\.\d+)?", out)
-    if not match:
-        raise SchemaDumpError("cannot read a version from %s --version: %r" % (path, out.strip()[:80]))
-    return int(match.group(1))
-
-
-def _run(argv, what, env=None, secrets=(), timeout=600, stdout_path=None):
-    try:
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                              env=env, timeout=timeout, universal_newlines=True, check=False)
-    except OSError as exc:
-        raise SchemaDumpError("%s could not start (%s); %s" % (what, exc.strerror or exc, _INSTALL))
-    except subprocess.TimeoutExpired:
-        raise SchemaDumpError("%s did not finish within %s s" % (what, timeout))
-    if proc.returncode != 0:
-        lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
-        reason = redact(lines[-1] if lines else "no message", secrets)[:300]
+def _run(argv, what, env=None, secrets=(), timeout=600):
+    result = run_process(argv, what, timeout=timeout, env=env, secrets=secrets, error=SchemaDumpError, check=False,
+                         install_hint=_INSTALL)
+    if result.rc != 0:
         hint = ""
-        if "server version mismatch" in proc.stderr:
+        if "server version mismatch" in result.stderr:
             hint = "; use pg_dump of the server's major version or newer (pg_bin_dir)"
-        raise SchemaDumpError("%s failed (exit %d): %s%s" % (what, proc.returncode, reason, hint))
-    return proc.stdout
+        raise SchemaDumpError("%s exited %d: %s%s" % (what, result.rc, last_line(result.stderr or result.stdout), hint))
+    return result.stdout
 
 
 def dump_schema(settings, path, pg_dump="pg_dump", exclude_schemas=(), lock_wait_timeout=5.0, timeout=600):

@@ -33,6 +33,7 @@ import secrets
 import shutil
 import tempfile
 import time
+from collections import namedtuple
 
 try:
     from psycopg2 import sql
@@ -50,6 +51,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.connection import
     secret_values,
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.drift import classify
+from ansible_collections.hotdash.supabase.plugins.module_utils.environments import validate_environment
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import (
     ApplyError,
     DriftError,
@@ -93,7 +95,7 @@ class ShadowOptions(object):
             raise InvalidInput("lock_timeout must be positive, not %r" % (lock_wait_timeout,))
         self.location = location
         self.server = ConnectionSettings.from_url(server_url) if server_url else None
-        self.environment = environment
+        self.environment = validate_environment(environment)
         self.bin_dir = bin_dir
         self.lock_wait_timeout = float(lock_wait_timeout)
         self.exclude_schemas = list(exclude_schemas)
@@ -137,18 +139,11 @@ def shadow_secrets(params):
 # What is read from the target (read-only)
 # --------------------------------------------------------------------------------------------------
 
-class TargetSnapshot(object):
+class TargetSnapshot(namedtuple("TargetSnapshot", ["version_num", "version", "preamble", "entries", "history",
+                                                   "history_exists", "roles", "search_path"])):
     """The target as the shadow needs it: version, schema entries, history, roles, effective search_path."""
 
-    def __init__(self, version_num, version, preamble, entries, history, history_exists, roles, search_path):
-        self.version_num = version_num
-        self.version = version
-        self.preamble = preamble
-        self.entries = entries
-        self.history = history
-        self.history_exists = history_exists
-        self.roles = roles
-        self.search_path = search_path
+    __slots__ = ()
 
     @property
     def major(self):

@@ -167,17 +167,15 @@ dry_run:
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
+    check_result,
     connection_settings,
     new_module,
     run_module,
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.apply import ApplyOptions
 from ansible_collections.hotdash.supabase.plugins.module_utils.cli import SupabaseCli
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import (
-    apply_waivers,
-    check_argument_spec,
-    module_result,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
 from ansible_collections.hotdash.supabase.plugins.module_utils.shadow import (
     shadow_argument_spec,
     shadow_options,
@@ -188,25 +186,23 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.shadow_checks imp
 
 def body(module):
     params = module.params
-    options = shadow_options(params)
     apply_options = ApplyOptions(environment=params["environment"], include_all=params["include_all"],
                                  allow_remote_only=params["allow_remote_only"],
                                  target_version=params["target_version"],
                                  non_transactional=params["non_transactional"],
                                  statement_timeout=params["statement_timeout"], lock_retries=0)
     cli = SupabaseCli(params["cli_path"], timeout=params["cli_timeout"]) if params["lint"] or params["advisors"] else None
-    checks, dry_run = shadow_checks(connection_settings(module), params["project_dir"], apply_options, options,
-                                    cli=cli, lint=params["lint"], advisors=params["advisors"],
+    checks, dry_run = shadow_checks(connection_settings(module), params["project_dir"], apply_options,
+                                    shadow_options(params), cli=cli, lint=params["lint"], advisors=params["advisors"],
                                     lint_level=params["lint_level"], advisor_allow=params["advisor_allow"],
                                     severity=params["severity"])
-    checks = apply_waivers(checks, params["waivers"])
-    return module_result(checks, params["fail_on_failed"], "shadow checks", dry_run=dry_run)
+    return check_result(module, checks, "shadow checks", dry_run=dry_run)
 
 
 def main():
     argument_spec = dict(
         project_dir=dict(type="path", required=True),
-        environment=dict(type="str", required=True, choices=["local", "staging", "production"]),
+        environment=environment_option(),
         lint=dict(type="bool", default=True),
         lint_level=dict(type="str", default="warning", choices=["warning", "error"]),
         advisors=dict(type="bool", default=True),

@@ -162,16 +162,13 @@ restore_errors:
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
+    check_result,
     connection_settings,
     new_module,
     run_module,
 )
-from ansible_collections.hotdash.supabase.plugins.module_utils.apply import ApplyOptions
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import (
-    apply_waivers,
-    check_argument_spec,
-    module_result,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
 from ansible_collections.hotdash.supabase.plugins.module_utils.schema_drift import drift_check, schema_drift
 from ansible_collections.hotdash.supabase.plugins.module_utils.shadow import (
     shadow_argument_spec,
@@ -182,22 +179,19 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.shadow import (
 
 def body(module):
     params = module.params
-    options = shadow_options(params)
-    apply_options = ApplyOptions(environment=params["environment"], non_transactional="isolate",
-                                 statement_timeout=params["statement_timeout"], lock_retries=0)
-    report = schema_drift(connection_settings(module), params["project_dir"], apply_options, options,
-                          schemas=params["schemas"], migrations=params["migrations"])
-    checks = apply_waivers([drift_check(report, params["environment"], params["severity"])], params["waivers"])
-    return module_result(checks, params["fail_on_failed"], "schema drift", in_sync=report["in_sync"],
-                         objects=report["objects"], object_counts=report["counts"], schemas=report["schemas"],
-                         built=report["built"], build_failures=report["build_failures"], shadow=report["shadow"],
-                         restore_errors=report["restore_errors"])
+    report = schema_drift(connection_settings(module), params["project_dir"], shadow_options(params),
+                          statement_timeout=params["statement_timeout"], schemas=params["schemas"],
+                          migrations=params["migrations"])
+    return check_result(module, [drift_check(report, params["environment"], params["severity"])], "schema drift",
+                        in_sync=report["in_sync"], objects=report["objects"], object_counts=report["counts"],
+                        schemas=report["schemas"], built=report["built"], build_failures=report["build_failures"],
+                        shadow=report["shadow"], restore_errors=report["restore_errors"])
 
 
 def main():
     argument_spec = dict(
         project_dir=dict(type="path", required=True),
-        environment=dict(type="str", required=True, choices=["local", "staging", "production"]),
+        environment=environment_option(),
         migrations=dict(type="str", default="applied", choices=["applied", "all"]),
         schemas=dict(type="list", elements="str"),
         severity=dict(type="str", default="auto", choices=["auto", "warn", "fail"]),

@@ -3,9 +3,11 @@
 Most tests put the shadow on the test cluster itself (shadow=server, a scratch database dropped afterwards);
 one starts the default local cluster, as a user's run does.
 """
-import glob
 import os
+import shutil
 import tempfile
+
+import pytest
 
 ORDERS = ("create table public.orders (id bigint primary key, owner uuid not null,\n"
           "  created_at timestamptz default now(), ref uuid default uuid_generate_v4());\n"
@@ -105,7 +107,18 @@ def test_bad_shadow_choices_are_one_line_errors_and_change_nothing(db, project, 
     assert state(db) == before and shadow_dbs(db) == []
 
 
-def test_db_lint_on_a_local_shadow_reports_the_missing_column(db, project, run_module, by_name, supabase_cli):
+@pytest.fixture
+def private_tmp(monkeypatch):
+    """A temp dir of the test's own (the shadow's files and dumps go there), to prove they are all removed."""
+    path = tempfile.mkdtemp(prefix="hotdash-test-tmp-")
+    os.chmod(path, 0o755)  # as root the cluster runs as postgres, which must reach its files
+    monkeypatch.setattr(tempfile, "tempdir", path)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_db_lint_on_a_local_shadow_reports_the_missing_column(db, project, run_module, by_name, supabase_cli,
+                                                              private_tmp):
     """The default shadow (a cluster started for the run) with the real supabase db lint and db advisors."""
     # A broken function the target already has: reported, but as the target's, not the release's.
     db.execute("create function public.legacy() returns int language plpgsql as $$ declare r int; "
@@ -113,7 +126,6 @@ def test_db_lint_on_a_local_shadow_reports_the_missing_column(db, project, run_m
     write(project, "20251101000000_orders.sql", ORDERS)
     write(project, "20251101000100_amount.sql", BROKEN_FUNCTION + QUIET_FUNCTION)
     before = state(db)
-    leftovers = set(glob.glob(os.path.join(tempfile.gettempdir(), "hotdash-shadow-*")))
     result = run_module("migration_shadow_check", dict(
         db.connection_args(), project_dir=str(project), environment="production", cli_path=supabase_cli))
     assert not result.get("failed"), result
@@ -131,4 +143,4 @@ def test_db_lint_on_a_local_shadow_reports_the_missing_column(db, project, run_m
     assert all(f["metadata"]["name"] != "legacy" for f in advisors["data"]["introduced"])
     assert result["passed"] is False
     assert state(db) == before
-    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "hotdash-shadow-*"))) == leftovers
+    assert os.listdir(private_tmp) == []  # the local cluster, its data and the dumps are gone
