@@ -39,6 +39,12 @@ def finding_object(finding):
     return meta.get("name") or ""
 
 
+def finding_key(finding):
+    """What one finding is about: its object, else the CLI's cache key, else its detail."""
+    return finding_object(finding) or str(finding.get("cacheKey") or finding.get("cache_key") or
+                                          finding.get("detail") or "?")
+
+
 def is_allowed(finding, allow):
     """Allow-list entries: ``lint`` (all its findings) or ``lint:schema.object``; fnmatch patterns in both parts."""
     lint = str(finding.get("name") or "")
@@ -96,10 +102,15 @@ def advisor_checks(findings, fail_level="error", warn_level="warn", allow=()):
         remedy = ""
         if status in ("fail", "warn"):
             remedy = items[0].get("remediation") or ""
+        data = {"findings": [{"level": level_of(f), "object": finding_object(f), "detail": f.get("detail"),
+                              "allowed": is_allowed(f, allow)} for f in items]}
+        if status in ("fail", "warn"):
+            # What makes the check fail (or warn), finding by finding: a release that adds one more is told apart
+            # from the findings that were there before it (baseline comparison).
+            threshold = _RANK[fail_level] if status == "fail" else _RANK[warn_level]
+            data["failing"] = sorted(set(finding_key(f) for f in open_items if _RANK.get(level_of(f), 1) >= threshold))
         checks.append(make_check("advisor: %s" % lint, status, "%s; %s" % (title, "; ".join(parts)), remedy,
-                                 data={"findings": [{"level": level_of(f), "object": finding_object(f),
-                                                     "detail": f.get("detail"), "allowed": is_allowed(f, allow)}
-                                                    for f in items]}))
+                                 data=data))
     if not checks:
         checks.append(make_check("advisor: all lints", "ok", "no findings"))
     return checks

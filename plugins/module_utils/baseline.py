@@ -26,6 +26,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief
 from ansible_collections.hotdash.supabase.plugins.module_utils.triggers import (TRIGGER_KINDS, decide, make_trigger,
                                                                                 make_warning, verdict_label)
 
@@ -87,12 +88,6 @@ def trigger_kind(check):
     return STEP_TRIGGERS.get(check.get("step") or "", "regression")
 
 
-def _brief(items):
-    items = sorted(items)
-    shown = ", ".join(items[:_FAILING_SHOWN])
-    return shown + (" (+%d more)" % (len(items) - _FAILING_SHOWN) if len(items) > _FAILING_SHOWN else "")
-
-
 def _state(check):
     if check is None:
         return None
@@ -113,7 +108,7 @@ def _judge_failure(check, before, baseline, absolute_steps):
     if now_failing is not None and was_failing is not None:
         new = now_failing - was_failing
         if new:
-            return "regression", "fails with more after the apply: new %s" % _brief(new), sorted(new)
+            return "regression", "fails with more after the apply: new %s" % brief(sorted(new), _FAILING_SHOWN), sorted(new)
     return "pre_existing", "failing before the apply too", None
 
 
@@ -180,7 +175,7 @@ def judge_release(after, before=None, triggers=(), warnings=(), absolute_steps=A
     result.update(decision, passed=not decision["rollback"])
     parts = ["%d trigger(s)" % len(decision["triggers"]), "%d warning(s)" % len(decision["run_warnings"])]
     if result["pre_existing"]:
-        parts.append("pre-existing: %s" % _brief(result["pre_existing"]))
+        parts.append("pre-existing: %s" % brief(sorted(result["pre_existing"]), _FAILING_SHOWN))
     if result["baseline"] == "none":
         parts.append("no baseline: every failure counts")
     result["summary"] = "%s: %s%s" % (verdict_label(decision["verdict"]), "; ".join(parts),

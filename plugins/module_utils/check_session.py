@@ -8,6 +8,10 @@ Every check runs in its own transaction that is always rolled back. Read checks 
 could otherwise escape the read-only transaction); only a declared smoke write runs ``READ WRITE``, and it is
 rolled back as well. ``statement_timeout`` (seconds) is set per transaction. SQL errors and missing tables
 become report checks (``report.make_check``), never exceptions.
+
+Every transaction also carries the setting ``hotdash.since``, the start of the window a time-windowed check
+measures (``current_setting('hotdash.since')::timestamptz``): the moment the apply started (``since``), the
+last ``window`` seconds on the server's clock, or ``-infinity`` (every row) when neither is given.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -30,7 +34,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.errors import Inv
 from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import READ_ONLY_VIOLATION, error_line, missing_relation
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 from ansible_collections.hotdash.supabase.plugins.module_utils.statements import split_statements
-from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import elapsed_ms
+from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import elapsed_ms, iso_precise, parse_timestamp
 
 MISSING_TABLE_CHOICES = ("skip", "fail")
 SEVERITIES = ("fail", "warn")
@@ -45,6 +49,24 @@ def missing_table_check(name, tables, on_missing_table, duration_ms=None):
                           "create the table with a migration, or set on_missing_table: skip while it is a known gap",
                           duration_ms=duration_ms)
     return make_check(name, "skipped", "table missing: %s" % listed, duration_ms=duration_ms)
+
+
+def resolve_since(conn, since=None, window=None):
+    """The text ``hotdash.since`` holds: ``since`` (ISO 8601 or Unix seconds), ``window`` seconds before the
+    server's now, or ``-infinity``."""
+    if since not in (None, "") and window is not None:
+        raise InvalidInput("give since (the moment the apply started) or window (seconds before now), not both")
+    if window is not None:
+        if float(window) < 0:
+            raise InvalidInput("window must be 0 or more seconds, not %s" % window)
+        with conn.cursor() as cur:
+            cur.execute("SELECT now() - make_interval(secs => %s)", (float(window),))
+            moment = cur.fetchone()[0]
+        conn.rollback()
+        return iso_precise(moment)
+    if since not in (None, ""):
+        return iso_precise(parse_timestamp(since, name="since", allow_unix=True))
+    return "-infinity"
 
 
 def validate_choice(value, choices, option):
@@ -73,22 +95,24 @@ def strip_comments(text):
 class CheckSession(object):
     """One connection for a batch of checks: read-only by default, every transaction rolled back."""
 
-    def __init__(self, conn, statement_timeout=DEFAULT_STATEMENT_TIMEOUT, on_missing_table="skip"):
+    def __init__(self, conn, statement_timeout=DEFAULT_STATEMENT_TIMEOUT, on_missing_table="skip", since=None,
+                 window=None):
         self.conn = conn
         self.statement_timeout = float(statement_timeout or 0)
         self.on_missing_table = validate_choice(on_missing_table, MISSING_TABLE_CHOICES, "on_missing_table")
         # Transaction-level only (no session default): through Supabase's transaction pooler a session setting
         # would leak to other clients. A COMMIT smuggled into a query is refused by single_statement() instead.
         conn.autocommit = False
+        self.since = resolve_since(conn, since, window)
 
     @classmethod
     @contextlib.contextmanager
     def opened(cls, settings, application_name, statement_timeout=DEFAULT_STATEMENT_TIMEOUT,
-               on_missing_table="skip"):
+               on_missing_table="skip", since=None, window=None):
         """A session on a new connection to ``settings`` (a ConnectionSettings), closed when the block ends."""
         conn = connect(settings, application_name=application_name)
         try:
-            yield cls(conn, statement_timeout, on_missing_table)
+            yield cls(conn, statement_timeout, on_missing_table, since, window)
         finally:
             conn.close()
 
@@ -101,6 +125,7 @@ class CheckSession(object):
             if self.statement_timeout:
                 cur.execute("SELECT set_config('statement_timeout', %s, true)",
                             ("%dms" % max(int(round(self.statement_timeout * 1000)), 1),))
+            cur.execute("SELECT set_config('hotdash.since', %s, true)", (self.since,))
             apply_request_context(cur, role=role, settings=settings, claims=claims)
             yield cur
         finally:

@@ -22,9 +22,10 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.errors import Inv
 from ansible_collections.hotdash.supabase.plugins.module_utils.expectations import evaluate, parse_expectation, show
 from ansible_collections.hotdash.supabase.plugins.module_utils.relations import identifier
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
+from ansible_collections.hotdash.supabase.plugins.module_utils.triggers import TRIGGER_KINDS
 
 _HEADER = re.compile(r"^\s*--\s*(?P<key>[a-z_]+)\s*:\s*(?P<value>.*?)\s*$", re.IGNORECASE)
-_FILE_KEYS = ("check", "expect", "tables", "severity", "description", "remedy")
+_FILE_KEYS = ("check", "expect", "tables", "severity", "description", "remedy", "trigger")
 
 
 def parse_check_file(path):
@@ -32,7 +33,7 @@ def parse_check_file(path):
 
     The file stays runnable with ``psql -f``; each check's query is the SQL up to the next ``-- check:``.
     Keys: ``expect`` (default ``rows == 0``: the query lists offending rows), ``tables``, ``severity``,
-    ``description``, ``remedy``.
+    ``description``, ``remedy``, ``trigger`` (the rollback trigger a new failure is, e.g. ``customer_errors``).
     """
     try:
         with open(path) as handle:
@@ -113,7 +114,10 @@ def normalize_integrity_check(check):
     tables = check.get("tables") or []
     tables = [tables] if isinstance(tables, str) else list(tables)
     out = {"name": name, "severity": severity, "tables": tables, "remedy": check.get("remedy") or "",
-           "description": check.get("description") or ""}
+           "description": check.get("description") or "", "trigger": check.get("trigger") or None}
+    if out["trigger"] and out["trigger"] not in TRIGGER_KINDS:
+        raise InvalidInput("check %r: trigger must be one of %s, not %r"
+                           % (name, ", ".join(sorted(TRIGGER_KINDS)), out["trigger"]))
     if check.get("orphans") is not None:
         if check.get("query"):
             raise InvalidInput("check %r: give either query or orphans, not both" % name)
@@ -153,7 +157,10 @@ def run_integrity_check(session, check):
         elif not passed and rows and "query" in check and len(columns) > 1:
             data["first_row"] = dict((c, show(v)) for c, v in zip(columns, rows[0]))
         status = "ok" if passed else check["severity"]
-        return make_check(name, status, detail, "" if passed else check["remedy"], data=data)
+        made = make_check(name, status, detail, "" if passed else check["remedy"], data=data)
+        if check["trigger"]:
+            made["trigger_kind"] = check["trigger"]  # read by the baseline comparison (baseline.trigger_kind)
+        return made
 
     return session.run(name, body, tables=check["tables"])
 

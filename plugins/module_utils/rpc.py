@@ -6,6 +6,11 @@
 Each function is called ``calls`` times in a read-only transaction that is rolled back, optionally as a role
 with JWT claims and settings; the median time is compared with its budget (seconds in the options, ms in the
 report) and the result with ``expect`` (``expectations.py``) and ``expect_columns``.
+
+A function that raises, or returns what the dashboard does not expect, fails: a critical RPC failure, one of the
+runbook's rollback triggers. A function over its budget only warns by default (``budget_status``): 500 ms is the
+runbook's target, not a trigger. The check's ``data`` says which (``over_budget``, and ``failing``: the SQLSTATE
+of the error or ``expect``/``columns``), so a baseline comparison can tell a new failure from the same one.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -45,7 +50,7 @@ def _argument(value, name):
     return sql.Placeholder()
 
 
-def normalize_rpc(spec, default_budget=0.5, default_calls=3):
+def normalize_rpc(spec, default_budget=0.5, default_calls=3, default_budget_status="warn"):
     """Validate a function spec; ``budget`` (seconds, per spec or ``default_budget``) becomes ``budget_ms``."""
     if isinstance(spec, str):
         spec = {"name": spec}
@@ -76,7 +81,7 @@ def normalize_rpc(spec, default_budget=0.5, default_calls=3):
            "budget_ms": None if budget is None else float(budget) * 1000.0, "calls": calls,
            "role": spec.get("role"), "settings": spec.get("settings") or {}, "claims": spec.get("claims"),
            "expect": spec.get("expect"), "expect_columns": spec.get("expect_columns") or [],
-           "budget_status": validate_choice(spec.get("budget_status") or "fail", SEVERITIES,
+           "budget_status": validate_choice(spec.get("budget_status") or default_budget_status, SEVERITIES,
                                             "function %r budget_status" % name)}
     out["conditions"] = parse_expectation(out["expect"]) if out["expect"] else []
     return out
@@ -99,23 +104,26 @@ def run_rpc(session, spec):
         median = ordered[len(ordered) // 2]
         data = {"timings_ms": [round(t, 1) for t in timings], "median_ms": round(median, 1),
                 "budget_ms": spec["budget_ms"], "rows": len(rows), "columns": columns}
-        problems = []
+        problems, failing = [], []
         missing = [c for c in spec["expect_columns"] if c not in columns]
         if missing:
             problems.append("missing column(s) %s (has %s)" % (", ".join(missing), ", ".join(columns)))
+            failing.append("columns")
         observed = ""
         if spec["conditions"]:
             passed, observed = evaluate(spec["conditions"], columns, rows)
             if not passed:
                 problems.append("%s (expected %s)" % (observed, spec["expect"]))
+                failing.append("expect")
         timing = "%.1f ms median of %d call(s)" % (median, len(timings))
         if spec["budget_ms"] is not None:
             timing += ", budget %d ms" % spec["budget_ms"]
         if problems:
             return make_check(name, "fail", "; ".join(problems) + "; " + timing,
                               "check the function's definition and grants against what the dashboard expects",
-                              data=data)
+                              data=dict(data, failing=failing))
         if spec["budget_ms"] is not None and median > spec["budget_ms"]:
+            data["over_budget"] = True
             return make_check(name, spec["budget_status"], "over budget: " + timing,
                               "look at the function's plan (EXPLAIN ANALYZE) and indexes; the runbook target is "
                               "< 500 ms", data=data)
@@ -124,13 +132,14 @@ def run_rpc(session, spec):
                           data=data)
 
     def on_error(exc, duration_ms):
+        data = {"failing": ["SQLSTATE %s" % (getattr(exc, "pgcode", None) or "unknown")]}
         if getattr(exc, "pgcode", None) == UNDEFINED_FUNCTION:
             return make_check(name, "fail", error_line(exc),
                               "apply the migration that creates %s, or fix its argument list" % spec["function"],
-                              duration_ms=duration_ms)
+                              data=data, duration_ms=duration_ms)
         return make_check(name, "fail", "raised: %s" % error_line(exc),
                           "a dashboard RPC failing is a rollback trigger; read the function and its inputs",
-                          duration_ms=duration_ms)
+                          data=data, duration_ms=duration_ms)
 
     return session.run(name, body, role=spec["role"], settings=spec["settings"], claims=spec["claims"],
                        on_error=on_error)

@@ -14,8 +14,12 @@ version_added: 0.1.0
 description:
   - Calls each function of O(functions) with its arguments (C(SELECT * FROM fn(...))), in a C(READ ONLY) transaction
     that is rolled back, optionally as a role with JWT claims and settings, the way PostgREST would.
-  - Fails the check when the function raises or does not exist, when the result misses expected columns or does not
-    meet C(expect), and when the median time of C(calls) calls exceeds C(budget) (runbook - under 500 ms).
+  - Fails the check when the function raises or does not exist, or when the result misses expected columns or does
+    not meet C(expect) (runbook - critical RPC function failures, a rollback trigger).
+  - When the median time of C(calls) calls exceeds C(budget) (runbook target - under 500 ms) the check warns, or fails
+    with O(budget_status=fail). The check's C(data) carries C(over_budget) and, for a failure, C(failing) (the
+    SQLSTATE of the error, or C(expect)/C(columns)), so M(hotdash.supabase.release_verdict) can tell a new failure
+    from one that was there before the apply.
 options:
   functions:
     description:
@@ -35,6 +39,14 @@ options:
       - Reports show the budget and the timings in milliseconds.
     type: float
     default: 0.5
+  budget_status:
+    description:
+      - Status of a function over its budget, unless the function sets its own C(budget_status). C(warn) by default
+        (a budget is a target); C(fail) makes an overrun a failed check (and, after an apply, a rollback trigger when
+        the function was within budget before it).
+    type: str
+    choices: [warn, fail]
+    default: warn
   calls:
     description: Default number of calls per function; the median is compared, so one cold call does not fail it.
     type: int
@@ -104,7 +116,8 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.rpc import normal
 
 def body(module):
     params = module.params
-    specs = [normalize_rpc(spec, params["budget"], params["calls"]) for spec in params["functions"]]
+    specs = [normalize_rpc(spec, params["budget"], params["calls"], params["budget_status"])
+             for spec in params["functions"]]
     with CheckSession.opened(connection_settings(module), "hotdash.supabase.rpc_check",
                              params["statement_timeout"]) as session:
         checks = [run_rpc(session, spec) for spec in specs]
@@ -115,6 +128,7 @@ def main():
     argument_spec = dict(
         functions=dict(type="list", elements="raw", required=True),
         budget=dict(type="float", default=0.5),
+        budget_status=dict(type="str", choices=["warn", "fail"], default="warn"),
         calls=dict(type="int", default=3),
     )
     argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout", "waivers"))

@@ -25,7 +25,9 @@ options:
       - Each a dict with C(name) and either C(query) (one SQL statement) or C(orphans) (C(table), C(column) or
         C(columns), C(references) as C(table.column) or a dict with C(table) and C(column)/C(columns)).
       - Optional keys C(expect) (default C(rows == 0) for a query, C(value == 0) for orphans), C(tables) (checked for
-        existence before the query), C(severity) (C(fail) or C(warn)), C(remedy), C(description).
+        existence before the query), C(severity) (C(fail) or C(warn)), C(remedy), C(description), C(trigger) (the
+        rollback trigger a new failure of this check is, for M(hotdash.supabase.release_verdict), e.g.
+        C(customer_errors) for a query over where customer-facing errors are reported; default C(integrity_failure)).
       - "Expectations: C(<rows|value|column> <op> <literal>) with op C(==), C(!=), C(<), C(<=), C(>), C(>=), or
         C(<name> is [not] null), joined by C(and); shorthands C(not null), C(empty), C(not empty)."
     type: list
@@ -35,10 +37,23 @@ options:
     description:
       - >-
         Annotated SQL files; C(-- check: <name>) starts a check, the C(-- expect:), C(-- tables:), C(-- severity:),
-        C(-- remedy:) lines right under it annotate it, and the SQL up to the next C(-- check:) is its query.
+        C(-- remedy:), C(-- trigger:) lines right under it annotate it, and the SQL up to the next C(-- check:) is its
+        query.
     type: list
     elements: path
     default: []
+  since:
+    description:
+      - Start of the window a time-windowed check measures (ISO 8601 UTC or Unix seconds), typically the moment the
+        apply started (the apply role's C(started_at)), so an error rate is the release's, not the last day's.
+      - A query reads it as C(current_setting('hotdash.since')::timestamptz). Without O(since) and O(window) it is
+        C(-infinity) (every row).
+    type: str
+  window:
+    description:
+      - Instead of O(since), the last O(window) seconds on the database server's clock (the verify baseline before an
+        apply measures the recent past this way).
+    type: float
 extends_documentation_fragment:
   - hotdash.supabase.connection
   - hotdash.supabase.checks
@@ -108,7 +123,7 @@ def body(module):
     params = module.params
     checks = load_integrity_checks(params["checks"], params["check_files"])
     with CheckSession.opened(connection_settings(module), "hotdash.supabase.sql_check", params["statement_timeout"],
-                             params["on_missing_table"]) as session:
+                             params["on_missing_table"], params["since"], params["window"]) as session:
         results = [run_integrity_check(session, check) for check in checks]
     return check_result(module, results, "data integrity checks")
 
@@ -117,9 +132,11 @@ def main():
     argument_spec = dict(
         checks=dict(type="list", elements="dict", default=[]),
         check_files=dict(type="list", elements="path", default=[]),
+        since=dict(type="str"),
+        window=dict(type="float"),
     )
     argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout", "on_missing_table", "waivers"))
-    module = new_module(argument_spec, supports_check_mode=True)
+    module = new_module(argument_spec, supports_check_mode=True, mutually_exclusive=[("since", "window")])
     run_module(module, body)
 
 

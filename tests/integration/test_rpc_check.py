@@ -32,6 +32,8 @@ def test_wrong_value_or_shape_fails(hotdash, run_module, by_name):
          "expect_columns": ["segments", "churn"]}]))
     assert result["rpc: get_approvals_pending_count"]["detail"].startswith("value=2 (expected value == 5)")
     assert result["rpc: get_revenue_metrics"]["detail"].startswith("missing column(s) churn")
+    assert result["rpc: get_approvals_pending_count"]["data"]["failing"] == ["expect"]
+    assert result["rpc: get_revenue_metrics"]["data"]["failing"] == ["columns"]
 
 
 def test_function_that_raises_fails(hotdash, run_module, by_name):
@@ -41,16 +43,21 @@ def test_function_that_raises_fails(hotdash, run_module, by_name):
     check = by_name(result)["rpc: get_broken"]
     assert result["passed"] is False
     assert check["detail"] == "raised: tile source unavailable (SQLSTATE P0001)"
+    assert check["data"] == {"failing": ["SQLSTATE P0001"]}
 
 
-def test_function_over_budget_fails(hotdash, run_module, by_name):
+def test_function_over_budget_warns_unless_made_to_fail(hotdash, run_module, by_name):
+    # The runbook's 500 ms is a target: an overrun warns; an inventory can make it fail (and so a trigger).
     hotdash.execute("create function public.get_slow() returns int language sql as 'select 1 from pg_sleep(0.2)'")
     result = rpc(hotdash, run_module, [{"name": "get_slow", "budget": 0.05, "calls": 1}])
     check = by_name(result)["rpc: get_slow"]
-    assert check["status"] == "fail" and check["detail"].startswith("over budget: ")
-    assert check["data"]["median_ms"] >= 200
-    warned = rpc(hotdash, run_module, [{"name": "get_slow", "budget": 0.05, "calls": 1, "budget_status": "warn"}])
-    assert warned["passed"] is True and warned["checks"][0]["status"] == "warn"
+    assert result["passed"] is True and check["status"] == "warn" and check["detail"].startswith("over budget: ")
+    assert check["data"]["median_ms"] >= 200 and check["data"]["over_budget"] is True
+    failed = rpc(hotdash, run_module, [{"name": "get_slow", "budget": 0.05, "calls": 1}], budget_status="fail")
+    assert failed["passed"] is False and failed["checks"][0]["status"] == "fail"
+    own = rpc(hotdash, run_module, [{"name": "get_slow", "budget": 0.05, "calls": 1, "budget_status": "warn"}],
+              budget_status="fail")
+    assert own["passed"] is True and own["checks"][0]["status"] == "warn"
 
 
 def test_missing_function_and_writing_function_fail(hotdash, run_module, by_name):
@@ -58,6 +65,7 @@ def test_missing_function_and_writing_function_fail(hotdash, run_module, by_name
                     "'update public.customer_segments set customers = customers + 1'")
     result = by_name(rpc(hotdash, run_module, ["get_nothing", "bump"]))
     assert result["rpc: get_nothing"]["detail"].startswith("function get_nothing() does not exist (SQLSTATE 42883)")
+    assert result["rpc: get_nothing"]["data"]["failing"] == ["SQLSTATE 42883"]
     assert "read-only transaction" in result["rpc: bump"]["detail"]
     assert hotdash.scalar("select sum(customers) from public.customer_segments") == 485
 

@@ -15,7 +15,7 @@ def test_runbook_checks_pass(hotdash, run_module, by_name):
     checks = by_name(result)
     assert result["passed"] is True and result["changed"] is False, result["checks"]
     assert checks["approvals without agent"]["detail"] == "value=0 (expected value == 0)"
-    assert checks["error rate of the last 24 hours"]["detail"] == "value=0.004 (expected value <= 0.005)"
+    assert checks["error rate since the apply started"]["detail"] == "value=0.004 (expected value < 0.005)"
     # The runbook's known issue: decision_sync_event_logs does not exist.
     assert checks["decision sync events reference a decision"]["status"] == "skipped"
     assert checks["decision sync events reference a decision"]["detail"] == "table missing: decision_sync_event_logs"
@@ -38,9 +38,40 @@ def test_missing_table_fails_when_configured(hotdash, run_module, by_name):
     hotdash.execute("drop table public.observability_logs")
     result = run_module("sql_check", dict(hotdash.connection_args(), check_files=[CHECK_FILE],
                                           on_missing_table="fail"))
-    check = by_name(result)["error rate of the last 24 hours"]
+    check = by_name(result)["error rate since the apply started"]
     assert result["passed"] is False
     assert check["status"] == "fail" and check["detail"] == "table missing: observability_logs"
+
+
+def test_error_rate_is_measured_since_the_moment_given(hotdash, run_module, by_name):
+    # A day of 1 % errors before the apply, a clean stretch after it: the release's error rate is 0.
+    hotdash.execute("insert into public.observability_logs (level, source, message, created_at) "
+                    "select case when g % 100 = 0 then 'ERROR' else 'INFO' end, 'old', 'x', now() - interval '20 hours' "
+                    "from generate_series(1, 10000) g")
+    started = hotdash.scalar("select (now() - interval '1 minute')::text")
+    everything = by_name(run_module("sql_check", dict(hotdash.connection_args(), check_files=[CHECK_FILE])))
+    check = everything["error rate since the apply started"]
+    assert check["status"] == "warn" and check["detail"].startswith("value=0.0097")  # -infinity: every row
+    since = by_name(run_module("sql_check", dict(hotdash.connection_args(), check_files=[CHECK_FILE], since=started)))
+    assert since["error rate since the apply started"]["detail"] == "value=0.004 (expected value < 0.005)"
+    window = by_name(run_module("sql_check", dict(hotdash.connection_args(), check_files=[CHECK_FILE], window=600)))
+    assert window["error rate since the apply started"]["status"] == "ok"
+    both = run_module("sql_check", dict(hotdash.connection_args(), check_files=[CHECK_FILE], since=started, window=60))
+    assert both["failed"] and "mutually exclusive" in both["msg"] and "\n" not in both["msg"]
+
+
+def test_a_check_names_the_rollback_trigger_it_stands_for(hotdash, run_module, by_name):
+    hotdash.execute("create table public.support_tickets (id int, customer_facing bool, created_at timestamptz "
+                    "default now())")
+    hotdash.execute("insert into public.support_tickets values (1, true, now())")
+    checks = [{"name": "customer-facing errors reported", "trigger": "customer_errors", "tables": ["support_tickets"],
+               "query": "select id from public.support_tickets where customer_facing "
+                        "and created_at >= current_setting('hotdash.since')::timestamptz"}]
+    check = by_name(run_module("sql_check", dict(hotdash.connection_args(), checks=checks)))[
+        "customer-facing errors reported"]
+    assert check["status"] == "fail" and check["trigger_kind"] == "customer_errors"
+    bad = run_module("sql_check", dict(hotdash.connection_args(), checks=[dict(checks[0], trigger="outage")]))
+    assert bad["failed"] and bad["msg"].startswith("check 'customer-facing errors reported': trigger must be one of")
 
 
 def test_warn_severity_and_value_expectations(hotdash, run_module, by_name):

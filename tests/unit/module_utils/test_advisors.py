@@ -60,3 +60,16 @@ def test_cli_output_shapes():
 def test_bad_threshold_is_refused():
     with pytest.raises(InvalidInput, match="fail_level must be one of"):
         advisors.advisor_checks(FINDINGS, fail_level="critical")
+
+
+def test_failing_lists_the_findings_that_fail_so_a_new_one_is_told_apart():
+    findings = FINDINGS + [finding("rls_disabled_in_public", "ERROR", "dashboard_tiles"),
+                           finding("rls_disabled_in_public", "WARN", "minor"),
+                           finding("rls_disabled_in_public", "ERROR", "allowed_one")]
+    checks = by_name(advisors.advisor_checks(findings, allow=["rls_disabled_in_public:public.allowed_one"]))
+    # Only the open findings at the failing level: the WARN one and the allow-listed one do not make it fail.
+    assert checks["advisor: rls_disabled_in_public"]["data"]["failing"] == ["public.dashboard_tiles", "public.leaky"]
+    assert checks["advisor: auth_rls_initplan"]["data"]["failing"] == ["public.facts"]
+    assert "failing" not in checks["advisor: unused_index"]["data"]
+    no_object = {"name": "security_definer_view", "level": "ERROR", "cacheKey": "security_definer_view_public_v"}
+    assert advisors.advisor_checks([no_object])[0]["data"]["failing"] == ["security_definer_view_public_v"]

@@ -25,6 +25,8 @@ def test_rls_disabled_fails_unless_allowed():
     failed = checks["rls enabled: public"]
     assert failed["status"] == "fail" and "public.leaky" in failed["detail"] and "tmp_import" not in failed["detail"]
     assert failed["data"]["allowed_without_rls"] == ["public.tmp_import"]
+    assert failed["data"]["failing"] == ["public.leaky"]  # what a baseline comparison compares
+    assert "failing" not in checks["rls policies: public"]["data"]
 
 
 def test_rls_without_policy_is_reported_and_can_be_allowed():

@@ -6,6 +6,9 @@
 --   tables:   tables the check needs; a missing one reports "skipped: table missing" (or fails, by configuration)
 --   severity: fail (default) or warn
 --   remedy:   what to do when it fails
+--   trigger:  the rollback trigger a failure that is new after the apply stands for (default integrity_failure)
+-- current_setting('hotdash.since') is the start of the window a check measures: the moment the apply started when
+-- verify runs after an apply, the last 15 minutes in the baseline before it, every row (-infinity) otherwise.
 
 -- check: agent_approvals without agent
 -- expect: value == 0
@@ -32,13 +35,14 @@ select segment, customers, revenue
 -- tables: facts
 select id from public.facts where project is null or project = '';
 
--- check: error rate of the last 24 hours
--- expect: value <= 0.005
+-- check: error rate since the apply started
+-- expect: value < 0.005
+-- severity: warn
 -- tables: observability_logs
--- remedy: the runbook's target is < 0.5 %; read the ERROR rows before going on
+-- remedy: the runbook's target is < 0.5 % (a success criterion, so a warning); its rollback trigger, > 1 % for > 5 minutes, is the monitor's
 select coalesce(avg((level = 'ERROR')::int), 0) as error_rate
   from public.observability_logs
- where created_at > now() - interval '24 hours';
+ where created_at >= current_setting('hotdash.since')::timestamptz;
 
 -- check: decision sync events reference a decision
 -- tables: decision_sync_event_logs
