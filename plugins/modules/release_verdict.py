@@ -29,12 +29,18 @@ options:
       - The checks after the apply, as the check modules return them (C(name), C(status), C(detail), C(data)), each
         with C(step) naming the verify step that made it (C(migrations), C(rls), C(integrity), C(rpc), C(smoke),
         C(advisors)). A check may name its trigger kind itself in C(trigger_kind).
+      - Give either O(checks) or O(steps).
     type: list
     elements: dict
-    required: true
+  steps:
+    description:
+      - The checks after the apply by step, C({rls: [...], integrity: [...], ...}) (each step's module result's
+        C(checks)); each check is labelled with its step, in the order of the steps given.
+    type: dict
   baseline:
     description:
-      - The same checks made before the apply. Omit when there is no baseline; then every failure is a trigger.
+      - The same checks made before the apply, labelled with their steps (the RV(checks) this module returned then).
+        Omit when there is no baseline; then every failure is a trigger.
     type: list
     elements: dict
   absolute_steps:
@@ -178,14 +184,17 @@ baseline:
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import new_module, run_module
-from ansible_collections.hotdash.supabase.plugins.module_utils.baseline import judge_release
+from ansible_collections.hotdash.supabase.plugins.module_utils.baseline import judge_release, with_step
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CheckFailed
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result
 
 
 def body(module):
     params = module.params
-    judged = judge_release(params["checks"], params["baseline"], params["triggers"], params["run_warnings"],
+    checks = params["checks"]
+    if checks is None:
+        checks = [c for step, step_checks in params["steps"].items() for c in with_step(step_checks or [], step)]
+    judged = judge_release(checks, params["baseline"], params["triggers"], params["run_warnings"],
                            params["absolute_steps"])
     result = module_result(judged.pop("checks"))
     result.update(judged)  # passed: other phases' triggers count too, not only the checks
@@ -196,14 +205,16 @@ def body(module):
 
 def main():
     argument_spec = dict(
-        checks=dict(type="list", elements="dict", required=True),
+        checks=dict(type="list", elements="dict"),
+        steps=dict(type="dict"),
         baseline=dict(type="list", elements="dict"),
         absolute_steps=dict(type="list", elements="str", default=["migrations"]),
         triggers=dict(type="list", elements="dict", default=[]),
         run_warnings=dict(type="list", elements="dict", default=[]),
     )
     argument_spec.update(check_argument_spec("fail_on_failed"))
-    module = new_module(argument_spec, with_connection=False, needs_psycopg2=False, supports_check_mode=True)
+    module = new_module(argument_spec, with_connection=False, needs_psycopg2=False, supports_check_mode=True,
+                        required_one_of=[("checks", "steps")], mutually_exclusive=[("checks", "steps")])
     run_module(module, body)
 
 

@@ -53,3 +53,14 @@ def test_bad_input_is_one_line(run_module):
     assert result["failed"] and result["msg"].startswith("every check needs a name and a status")
     result = run_module("release_verdict", {"checks": [], "triggers": [{"kind": "bad", "reason": "x"}]})
     assert result["failed"] and result["msg"].startswith("not a trigger: ")
+
+
+def test_steps_label_the_checks_in_order(run_module):
+    rls = dict(RLS_OK)
+    rls.pop("step")
+    result = run_module("release_verdict", {"steps": {"rls": [rls], "advisors": [dict(ADVISOR, step="x")]},
+                                            "baseline": [RLS_OK, ADVISOR]})
+    assert [(c["name"], c["step"], c["baseline"]) for c in result["checks"]] == [
+        ("rls: anon sees no facts", "rls", "unchanged"), ("advisor: security_definer_view", "advisors", "pre_existing")]
+    neither = run_module("release_verdict", {})
+    assert neither["failed"] and "one of the following is required: checks, steps" in neither["msg"]
