@@ -34,8 +34,8 @@ options:
     elements: dict
   steps:
     description:
-      - The checks after the apply by step, C({rls: [...], integrity: [...], ...}) (each step's module result's
-        C(checks)); each check is labelled with its step, in the order of the steps given.
+      - The checks after the apply by step, a dict whose keys are the steps (C(rls), C(integrity), ...) and whose
+        values are each step's module result's C(checks); each check is labelled with its step, in the order given.
     type: dict
   baseline:
     description:
