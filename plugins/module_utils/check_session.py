@@ -3,11 +3,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The transaction discipline of every verify-phase check.
 
-Every check runs in its own transaction that is always rolled back. Read checks start with
-``SET TRANSACTION READ ONLY`` and a query must be exactly one statement (a ``; COMMIT; ...`` tail
-could otherwise escape the read-only transaction); only a declared smoke write runs ``READ WRITE``, and it is
-rolled back as well. ``statement_timeout`` (seconds) is set per transaction. SQL errors and missing tables
-become report checks (``report.make_check``), never exceptions.
+Every check runs in its own transaction that is always rolled back. What a check sends is decided before
+anything runs by ``sql_guard`` (PostgreSQL's own parser): exactly one statement of an allowed kind, sent
+alone. Read checks start with ``SET TRANSACTION READ ONLY``; only a declared smoke write runs ``READ
+WRITE``, and it is rolled back as well. Each transaction sets ``standard_conforming_strings`` on, so the
+server reads quotes the way the guard's parser did, and ``statement_timeout`` (seconds). A check's role,
+claims and settings are validated with it (:func:`request_context`): a setting that would switch the role
+or the read-only mode is refused like the ``SET`` of it. SQL errors and missing tables become report
+checks (``report.make_check``), never exceptions.
 
 Every transaction also carries the setting ``hotdash.since``, the start of the window a time-windowed check
 measures (``current_setting('hotdash.since')::timestamptz``): the moment the apply started (``since``), the
@@ -19,7 +22,6 @@ __metaclass__ = type
 
 import contextlib
 import json
-import re
 import time
 
 try:
@@ -33,7 +35,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.connection import
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import READ_ONLY_VIOLATION, error_line, missing_relation
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
-from ansible_collections.hotdash.supabase.plugins.module_utils.statements import split_statements
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_guard import SAME_QUOTING_SQL, guard_setting_name
 from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import elapsed_ms, iso_precise, parse_timestamp
 
 MISSING_TABLE_CHOICES = ("skip", "fail")
@@ -75,21 +77,32 @@ def validate_choice(value, choices, option):
     return value
 
 
-def single_statement(query, name):
-    """The query if it is exactly one statement; a second statement (``; COMMIT; ...``) is refused."""
-    if not isinstance(query, str) or not query.strip():
-        raise InvalidInput("check %r has no query" % (name,))
-    statements = [s for s in split_statements(query) if strip_comments(s)]
-    if len(statements) != 1:
-        raise InvalidInput("check %r must be exactly one SQL statement, found %d; split it into several checks"
-                           % (name, len(statements)))
-    return statements[0]
+def refuse_unknown_keys(spec, allowed, what):
+    """InvalidInput naming the first key of ``spec`` not in ``allowed``, and every allowed key; else ``spec``."""
+    unknown = sorted(k for k in spec if k not in allowed)
+    if unknown:
+        raise InvalidInput("%s has unknown key %r; allowed: %s" % (what, unknown[0], ", ".join(sorted(allowed))))
+    return spec
 
 
-def strip_comments(text):
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.DOTALL)
-    return "\n".join(line.split("--", 1)[0] if line.lstrip().startswith("--") else line
-                     for line in text.splitlines()).strip()
+def request_context(spec, what, default_role=None):
+    """``{role, settings, claims}`` of a check definition, validated: the request a check runs as.
+
+    ``settings`` (GUCs set with ``set_config``) may not name what the check's role and read-only transaction
+    depend on (``role``, ``session_authorization``, the read-only settings, ...): refused by name.
+    """
+    role = spec.get("role", default_role)
+    if role is not None and not isinstance(role, str):
+        raise InvalidInput("%s: role must be a role name, got %r" % (what, role))
+    settings = spec.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise InvalidInput("%s: settings must be a dict of setting: value" % what)
+    for key in settings:
+        guard_setting_name(key, what)
+    claims = spec.get("claims")
+    if claims is not None and not isinstance(claims, dict):
+        raise InvalidInput("%s: claims must be a dict (the JWT claims)" % what)
+    return {"role": role or None, "settings": settings, "claims": claims}
 
 
 class CheckSession(object):
@@ -101,7 +114,7 @@ class CheckSession(object):
         self.statement_timeout = float(statement_timeout or 0)
         self.on_missing_table = validate_choice(on_missing_table, MISSING_TABLE_CHOICES, "on_missing_table")
         # Transaction-level only (no session default): through Supabase's transaction pooler a session setting
-        # would leak to other clients. A COMMIT smuggled into a query is refused by single_statement() instead.
+        # would leak to other clients. A COMMIT smuggled into a check is refused by sql_guard before it runs.
         conn.autocommit = False
         self.since = resolve_since(conn, since, window)
 
@@ -122,6 +135,7 @@ class CheckSession(object):
         cur = self.conn.cursor()
         try:
             cur.execute("SET TRANSACTION READ ONLY" if read_only else "SET TRANSACTION READ WRITE")
+            cur.execute(SAME_QUOTING_SQL)
             if self.statement_timeout:
                 cur.execute("SELECT set_config('statement_timeout', %s, true)",
                             ("%dms" % max(int(round(self.statement_timeout * 1000)), 1),))
@@ -171,6 +185,8 @@ class CheckSession(object):
 
 def apply_request_context(cur, role=None, settings=None, claims=None):
     """Set GUCs (``app.current_project``), Supabase's ``request.jwt.claims`` and ``SET LOCAL ROLE``, in that order."""
+    for key in settings or {}:
+        guard_setting_name(key, "settings")  # request_context() refused it earlier with the check's name
     for key, value in sorted((settings or {}).items()):
         cur.execute("SELECT set_config(%s, %s, true)", (str(key), "" if value is None else _guc_text(value)))
     if claims is not None or role in ("anon", "authenticated", "service_role"):

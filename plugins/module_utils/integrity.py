@@ -5,6 +5,8 @@
 
 Each check is one query and an expectation (``expectations.py``); an orphan spec (``{table, column,
 references}``) becomes a ``NOT EXISTS`` count and a sample of the orphaned keys, without writing SQL.
+A query is exactly one read-only statement as PostgreSQL's parser reads it (``sql_guard``, profile QUERY);
+``DO`` and ``CALL`` only when the check declares them (``allow: [call]``).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -17,15 +19,17 @@ try:
 except ImportError:  # pragma: no cover - modules report missing_required_lib first
     sql = None
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.check_session import SEVERITIES, single_statement, strip_comments, validate_choice
+from ansible_collections.hotdash.supabase.plugins.module_utils.check_session import SEVERITIES, refuse_unknown_keys, validate_choice
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.expectations import evaluate, parse_expectation, show
 from ansible_collections.hotdash.supabase.plugins.module_utils.relations import identifier
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_guard import QUERY, count_statements, guard_statement
 from ansible_collections.hotdash.supabase.plugins.module_utils.triggers import TRIGGER_KINDS
 
 _HEADER = re.compile(r"^\s*--\s*(?P<key>[a-z_]+)\s*:\s*(?P<value>.*?)\s*$", re.IGNORECASE)
 _FILE_KEYS = ("check", "expect", "tables", "severity", "description", "remedy", "trigger")
+CHECK_KEYS = ("name", "query", "orphans", "expect", "tables", "severity", "remedy", "description", "trigger", "allow")
 
 
 def parse_check_file(path):
@@ -61,8 +65,9 @@ def parse_check_file(path):
     out = []
     for check in checks:
         query = "\n".join(check.pop("query_lines")).strip()
-        if not strip_comments(query):
-            raise InvalidInput("check %r (%s) has no query under its header" % (check["name"], check["source"]))
+        source = check.pop("source")
+        if count_statements(query) == 0:
+            raise InvalidInput("check %r (%s) has no query under its header" % (check["name"], source))
         check["query"] = query
         check.setdefault("expect", "rows == 0")
         out.append(check)
@@ -110,6 +115,7 @@ def normalize_integrity_check(check):
     if not isinstance(check, dict) or not check.get("name"):
         raise InvalidInput("every integrity check needs a name; got %r" % (check,))
     name = str(check["name"])
+    refuse_unknown_keys(check, CHECK_KEYS, "integrity check %r" % name)
     severity = validate_choice(check.get("severity") or "fail", SEVERITIES, "check %r severity" % name)
     tables = check.get("tables") or []
     tables = [tables] if isinstance(tables, str) else list(tables)
@@ -127,7 +133,8 @@ def normalize_integrity_check(check):
         if not out["remedy"]:
             out["remedy"] = "fix or delete the orphaned rows (or add the missing parents) before relying on the data"
     else:
-        out["query"] = single_statement(check.get("query"), name)
+        out["query"] = guard_statement(check.get("query"), "integrity check %r" % name, QUERY,
+                                       allow=check.get("allow") or ()).text
         out["expect"] = check.get("expect") or "rows == 0"
     out["conditions"] = parse_expectation(out["expect"])
     return out

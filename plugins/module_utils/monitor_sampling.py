@@ -31,7 +31,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.errors import Inv
 from ansible_collections.hotdash.supabase.plugins.module_utils.listing import clip
 from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import first_line
 from ansible_collections.hotdash.supabase.plugins.module_utils.probes import summarize_calls
-from ansible_collections.hotdash.supabase.plugins.module_utils.sql_guard import mask_statement_text
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_guard import SAME_QUOTING_SQL, mask_statement_text
 
 P95_Z = 1.645
 QUERY_TEXT_LIMIT = 200
@@ -132,6 +132,7 @@ class Sampler(object):
     def _transaction(self):
         cur = self.conn.cursor()
         try:
+            cur.execute(SAME_QUOTING_SQL)  # the server reads the guarded queries as the guard did
             cur.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(
                 sql.Literal("%dms" % int(self.options.sample_timeout * 1000))))
             yield cur

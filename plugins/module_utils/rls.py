@@ -22,7 +22,8 @@ except ImportError:  # pragma: no cover
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.check_session import (
     SEVERITIES,
-    single_statement,
+    refuse_unknown_keys,
+    request_context,
     validate_choice,
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
@@ -30,6 +31,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.expectations impo
 from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import error_line
 from ansible_collections.hotdash.supabase.plugins.module_utils.relations import identifier
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_guard import QUERY, WRITE, guard_statement
 
 _SCENARIO_REMEDY = "a policy shows this role rows it must not see (or hides rows it must see); review the table's policies"
 _TABLES_SQL = """
@@ -102,27 +104,24 @@ def coverage_checks(tables, schemas, allow_without_rls=(), allow_without_policy=
     return checks
 
 
+SCENARIO_KEYS = ("name", "role", "claims", "settings", "query", "table", "expect", "expect_error", "tables",
+                 "severity", "remedy", "allow")
+
+
 def normalize_scenario(scenario):
     """Validate a scenario ``{name, role, claims, settings, query|table, expect|expect_error, tables}``."""
     if not isinstance(scenario, dict) or not scenario.get("name"):
         raise InvalidInput("every RLS scenario needs a name; got %r" % (scenario,))
     name = str(scenario["name"])
-    unknown = set(scenario) - {"name", "role", "claims", "settings", "query", "table", "expect", "expect_error",
-                               "tables", "severity", "remedy"}
-    if unknown:
-        raise InvalidInput("RLS scenario %r has unknown key(s) %s" % (name, ", ".join(sorted(unknown))))
+    what = "RLS scenario %r" % name
+    refuse_unknown_keys(scenario, SCENARIO_KEYS, what)
     if bool(scenario.get("query")) == bool(scenario.get("table")):
         raise InvalidInput("RLS scenario %r needs exactly one of query or table" % name)
-    settings = scenario.get("settings") or {}
-    if not isinstance(settings, dict):
-        raise InvalidInput("RLS scenario %r: settings must be a dict of GUC: value" % name)
-    claims = scenario.get("claims")
-    if claims is not None and not isinstance(claims, dict):
-        raise InvalidInput("RLS scenario %r: claims must be a dict (the JWT claims)" % name)
+    context = request_context(scenario, what)
     tables = scenario.get("tables") or []
     tables = [tables] if isinstance(tables, str) else list(tables)
-    out = {"name": "rls scenario: %s" % name, "role": scenario.get("role"), "settings": settings, "claims": claims,
-           "tables": tables, "expect_error": scenario.get("expect_error"),
+    out = {"name": "rls scenario: %s" % name, "role": context["role"], "settings": context["settings"],
+           "claims": context["claims"], "tables": tables, "expect_error": scenario.get("expect_error"),
            "severity": validate_choice(scenario.get("severity") or "fail", SEVERITIES, "scenario %r severity" % name),
            "remedy": scenario.get("remedy") or _SCENARIO_REMEDY}
     if scenario.get("table"):
@@ -131,7 +130,10 @@ def normalize_scenario(scenario):
         if scenario["table"] not in tables:
             out["tables"].append(scenario["table"])
     else:
-        out["query"] = single_statement(scenario["query"], name)
+        # A scenario that expects an error may be a write (anon cannot insert): it still runs in the read-only
+        # transaction, so it can only be refused, never performed.
+        profile = WRITE if out["expect_error"] is not None else QUERY
+        out["query"] = guard_statement(scenario["query"], what, profile, allow=scenario.get("allow") or ()).text
         out["counts_rows"] = False
     if out["expect_error"] is None:
         out["expect"] = scenario.get("expect")

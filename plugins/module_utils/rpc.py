@@ -5,7 +5,8 @@
 
 Each function is called ``calls`` times in a read-only transaction that is rolled back, optionally as a role
 with JWT claims and settings; the median time is compared with its budget (seconds in the options, ms in the
-report) and the result with ``expect`` (``expectations.py``) and ``expect_columns``.
+report) and the result with ``expect`` (``expectations.py``) and ``expect_columns``. An argument's ``sql:``
+expression must read as one value (``sql_guard.guard_expression``): it cannot close the call's parentheses.
 
 A function that raises, or returns what the dashboard does not expect, fails: a critical RPC failure, one of the
 runbook's rollback triggers. A function over its budget only warns by default (``budget_status``): 500 ms is the
@@ -24,22 +25,32 @@ try:
 except ImportError:  # pragma: no cover - modules report missing_required_lib first
     sql = None
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.check_session import SEVERITIES, single_statement, validate_choice
+from ansible_collections.hotdash.supabase.plugins.module_utils.check_session import (
+    SEVERITIES,
+    refuse_unknown_keys,
+    request_context,
+    validate_choice,
+)
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.expectations import evaluate, parse_expectation, show
 from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import UNDEFINED_FUNCTION, error_line
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_guard import guard_expression
 from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import elapsed_ms
 
 
-def _argument(value, name):
+FUNCTION_KEYS = ("name", "function", "args", "budget", "calls", "role", "claims", "settings", "expect",
+                 "expect_columns", "budget_status")
+
+
+def _argument(value, name, index):
     """A function argument: a plain value goes as a driver parameter; ``{sql: "now()"}`` as an SQL expression."""
     if isinstance(value, dict):
         if set(value) - {"sql", "value", "type"}:
             raise InvalidInput("function %r: an argument dict takes sql, value and type, got %s"
                                % (name, ", ".join(sorted(value))))
         if "sql" in value:
-            return sql.SQL("({})").format(sql.SQL(single_statement(value["sql"], name)))
+            return sql.SQL(guard_expression(value["sql"], "function %r argument %d" % (name, index)))
         piece = sql.Placeholder()
         if value.get("type"):
             # A type name is an identifier path (public.mytype, timestamptz); refuse anything else.
@@ -50,8 +61,31 @@ def _argument(value, name):
     return sql.Placeholder()
 
 
+def _budget(value, what):
+    """A budget in seconds (None: no budget); InvalidInput for anything else than a number >= 0."""
+    if value is None:
+        return None
+    try:
+        budget = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput("%s must be a number of seconds, got %r" % (what, value))
+    if budget < 0:
+        raise InvalidInput("%s must be 0 or more (seconds), got %s" % (what, value))
+    return budget
+
+
+def _calls(value, what):
+    if isinstance(value, bool) or not isinstance(value, int) and not (isinstance(value, str) and value.isdigit()):
+        raise InvalidInput("%s must be a whole number of calls, got %r" % (what, value))
+    if int(value) < 1:
+        raise InvalidInput("%s must be at least 1, got %s" % (what, value))
+    return int(value)
+
+
 def normalize_rpc(spec, default_budget=0.5, default_calls=3, default_budget_status="warn"):
     """Validate a function spec; ``budget`` (seconds, per spec or ``default_budget``) becomes ``budget_ms``."""
+    default_budget = _budget(default_budget, "budget")
+    default_calls = _calls(default_calls, "calls")
     if isinstance(spec, str):
         spec = {"name": spec}
     if not isinstance(spec, dict) or not spec.get("name"):
@@ -59,6 +93,7 @@ def normalize_rpc(spec, default_budget=0.5, default_calls=3, default_budget_stat
     name = str(spec["name"])
     if "budget_ms" in spec:
         raise InvalidInput("function %r: budget_ms was renamed budget and is in seconds (budget: 0.5 is 500 ms)" % name)
+    refuse_unknown_keys(spec, FUNCTION_KEYS, "function %r" % name)
     function = str(spec.get("function") or name)
     parts = function.split(".")
     if len(parts) > 2 or not all(re.match(r"^[A-Za-z_][A-Za-z0-9_$]*$", p) for p in parts):
@@ -68,18 +103,17 @@ def normalize_rpc(spec, default_budget=0.5, default_calls=3, default_budget_stat
         raise InvalidInput("function %r: args must be a list" % name)
     params = []
     pieces = []
-    for arg in args:
-        pieces.append(_argument(arg, name))
+    for index, arg in enumerate(args, 1):
+        pieces.append(_argument(arg, name, index))
         if not (isinstance(arg, dict) and "sql" in arg):
             params.append(arg.get("value") if isinstance(arg, dict) else arg)
     query = sql.SQL("SELECT * FROM {}({})").format(sql.Identifier(*parts), sql.SQL(", ").join(pieces))
-    budget = spec.get("budget", default_budget)
-    calls = int(spec.get("calls") or default_calls)
-    if calls < 1:
-        raise InvalidInput("function %r: calls must be at least 1" % name)
+    budget = _budget(spec["budget"], "function %r: budget" % name) if "budget" in spec else default_budget
+    calls = _calls(spec["calls"], "function %r: calls" % name) if spec.get("calls") is not None else default_calls
+    context = request_context(spec, "function %r" % name)
     out = {"name": name, "function": function, "query": query, "params": params,
-           "budget_ms": None if budget is None else float(budget) * 1000.0, "calls": calls,
-           "role": spec.get("role"), "settings": spec.get("settings") or {}, "claims": spec.get("claims"),
+           "budget_ms": None if budget is None else budget * 1000.0, "calls": calls,
+           "role": context["role"], "settings": context["settings"], "claims": context["claims"],
            "expect": spec.get("expect"), "expect_columns": spec.get("expect_columns") or [],
            "budget_status": validate_choice(spec.get("budget_status") or default_budget_status, SEVERITIES,
                                             "function %r budget_status" % name)}

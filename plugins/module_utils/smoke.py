@@ -5,7 +5,9 @@
 
 A read counts a table's rows (optionally with a minimum); a write inserts and deletes a row by key (each must
 affect exactly one row) or runs given statements, as ``service_role`` by default, and the tables are counted
-before and after to show nothing changed.
+before and after to show nothing changed. Given statements are each exactly one SELECT, INSERT, UPDATE,
+DELETE or MERGE as PostgreSQL's parser reads them (``sql_guard``, profile WRITE), all checked before anything
+runs: a statement list holding transaction control (``COMMIT``, ``SAVEPOINT``, ...) or a role switch is refused.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -18,10 +20,18 @@ except ImportError:  # pragma: no cover - modules report missing_required_lib fi
     psycopg2 = None
     sql = None
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.check_session import missing_table_check, single_statement
+from ansible_collections.hotdash.supabase.plugins.module_utils.check_session import (
+    missing_table_check,
+    refuse_unknown_keys,
+    request_context,
+)
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.relations import identifier
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_guard import WRITE, guard_statements
+
+READ_KEYS = ("name", "table", "min_rows", "role", "claims", "settings")
+WRITE_KEYS = ("name", "table", "values", "key", "statements", "tables", "role", "claims", "settings", "allow")
 
 
 def normalize_read(spec):
@@ -29,10 +39,13 @@ def normalize_read(spec):
         spec = {"table": spec}
     if not isinstance(spec, dict) or not spec.get("table"):
         raise InvalidInput("every smoke read needs a table; got %r" % (spec,))
+    what = "smoke read %r" % str(spec.get("name") or spec["table"])
+    refuse_unknown_keys(spec, READ_KEYS, what)
     min_rows = spec.get("min_rows", 0)
-    return {"name": spec.get("name") or "read: %s" % spec["table"], "table": spec["table"],
-            "identifier": identifier(spec["table"]), "min_rows": int(min_rows or 0),
-            "role": spec.get("role"), "settings": spec.get("settings") or {}, "claims": spec.get("claims")}
+    out = {"name": spec.get("name") or "read: %s" % spec["table"], "table": spec["table"],
+           "identifier": identifier(spec["table"]), "min_rows": int(min_rows or 0)}
+    out.update(request_context(spec, what))
+    return out
 
 
 def run_read(session, spec):
@@ -53,8 +66,10 @@ def normalize_write(spec):
     if not isinstance(spec, dict) or not spec.get("name"):
         raise InvalidInput("every smoke write needs a name; got %r" % (spec,))
     name = str(spec["name"])
-    out = {"name": "write: %s" % name, "role": spec.get("role", "service_role"),
-           "settings": spec.get("settings") or {}, "claims": spec.get("claims")}
+    what = "smoke write %r" % name
+    refuse_unknown_keys(spec, WRITE_KEYS, what)
+    out = {"name": "write: %s" % name}
+    out.update(request_context(spec, what, default_role="service_role"))
     statements = spec.get("statements")
     if spec.get("table"):
         values = spec.get("values")
@@ -75,8 +90,8 @@ def normalize_write(spec):
         out["steps"] = [("insert", insert, [values[c] for c in columns], 1), ("delete", delete, [values[k] for k in key], 1)]
         out["tables"] = [spec["table"]]
     elif statements:
-        statements = [statements] if isinstance(statements, str) else list(statements)
-        out["steps"] = [("statement %d" % (i + 1), single_statement(s, name), None, None) for i, s in enumerate(statements)]
+        statements = guard_statements(statements, what, WRITE, allow=spec.get("allow") or ())
+        out["steps"] = [("statement %d" % s.index, s.text, None, None) for s in statements]
         out["tables"] = list(spec.get("tables") or [])
     else:
         raise InvalidInput("smoke write %r needs table + values (insert, then delete) or statements" % name)

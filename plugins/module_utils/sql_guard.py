@@ -145,6 +145,9 @@ OUTLIVING_FUNCTIONS = {
     "dblink_open": "it runs SQL on another connection, outside the check's transaction",
 }
 
+# Run first in every transaction that sends guarded text: the server then reads quotes exactly as the guard's
+# parser did (a server, database or role set to standard_conforming_strings = off would end 'x\'' early).
+SAME_QUOTING_SQL = "SET LOCAL standard_conforming_strings = on"
 SQL_WHITESPACE = " \t\n\r\f\v"  # PostgreSQL's lexer white space (not Python's str.strip() set)
 _MAX_DEPTH = 8  # DO inside a function inside DO ...: deeper nesting is refused, not followed
 
@@ -444,7 +447,8 @@ class _Reader(object):
     def __init__(self, check, profile, allow):
         if profile not in PROFILES:
             raise ValueError("unknown guard profile %r" % (profile,))
-        unknown = [a for a in allow if a not in DECLARABLE]
+        allow = [allow] if isinstance(allow, str) else list(allow or ())
+        unknown = [str(a) for a in allow if a not in DECLARABLE]
         if unknown:
             raise InvalidInput("%s: allow takes %s, got %s" % (check, " and ".join(DECLARABLE), ", ".join(unknown)))
         self.check = check

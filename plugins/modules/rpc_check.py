@@ -28,14 +28,17 @@ options:
         C(function) (when the check name differs), C(args) (a list; a plain value is passed as a driver parameter,
         a dict with key C(sql) such as C(now() - interval '7 days') as an SQL expression, a dict with C(value) and
         C(type) with a cast), C(budget) (seconds), C(budget_status) (C(fail) or C(warn)), C(calls), C(expect) (as in
-        M(hotdash.supabase.sql_check)), C(expect_columns), C(role), C(claims), C(settings).
+        M(hotdash.supabase.sql_check)), C(expect_columns), C(role), C(claims), C(settings). Any other key is refused,
+        naming the allowed keys.
+      - An argument's C(sql) expression is read with PostgreSQL's own parser (pglast) and must be one value (it cannot
+        close the call's parentheses and add statements); C(calls) must be at least 1 and C(budget) 0 or more.
       - A string is a function name called without arguments.
     type: list
     elements: raw
     required: true
   budget:
     description:
-      - Default time budget per function, in seconds (C(0.5) is 500 ms), compared with the median of its calls.
+      - Default time budget per function, in seconds (C(0.5) is 500 ms), compared with the median of its calls; 0 or more.
       - Reports show the budget and the timings in milliseconds.
     type: float
     default: 0.5
@@ -48,7 +51,8 @@ options:
     choices: [warn, fail]
     default: warn
   calls:
-    description: Default number of calls per function; the median is compared, so one cold call does not fail it.
+    description:
+      - Default number of calls per function (at least 1); the median is compared, so one cold call does not fail it.
     type: int
     default: 3
 extends_documentation_fragment:
@@ -60,6 +64,7 @@ extends_documentation_fragment:
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
   - psycopg2
+  - pglast
 notes:
   - A function that writes fails here (read-only transaction); that is intended for verification of read RPCs.
 seealso:

@@ -29,7 +29,12 @@ options:
       - Each a dict with C(name) and either C(table) + C(values) (a dict of column values; the row is inserted, then
         deleted by C(key) columns - default all of C(values) - and each must affect exactly one row), or
         C(statements) (SQL statements, one per item) with optional C(tables) to count before and after.
-      - Optional C(role) (default C(service_role); empty for the login role), C(claims), C(settings).
+      - Each statement is read with PostgreSQL's own parser (pglast) before anything runs and must be exactly one
+        C(SELECT), C(INSERT), C(UPDATE), C(DELETE) or C(MERGE); a list holding transaction control (C(COMMIT),
+        C(SAVEPOINT), ...), a role switch or any other refused statement stops the module before anything runs.
+        C(DO) and C(CALL) only with C(allow) (C([do]), C([call])).
+      - Optional C(role) (default C(service_role); empty for the login role), C(claims), C(settings) (not C(role),
+        C(session_authorization) or the read-only settings). Any other key is refused, naming the allowed keys.
     type: list
     elements: dict
     default: []
@@ -53,6 +58,7 @@ attributes:
     support: none
 requirements:
   - psycopg2
+  - pglast
 notes:
   - A rolled-back insert still advances the sequence behind an identity column; prefer tables with natural keys.
   - If other sessions change the counted tables meanwhile, the write's check is C(warn), not C(fail).

@@ -17,7 +17,10 @@ description:
   - Orphan checks are declared from a foreign-key-like spec without writing SQL, for example
     an C(orphans) dict with C(table=agent_approvals), C(column=agent_id), C(references=agents.id); the query uses C(NOT EXISTS)
     (the runbook's C(NOT IN) finds nothing once the parent column holds a NULL) and a failure shows sample keys.
-  - Every check runs in its own C(READ ONLY) transaction that is rolled back; a query must be one statement.
+  - Every check runs in its own C(READ ONLY) transaction that is rolled back. A query is read with PostgreSQL's own
+    parser (pglast) before anything runs and must be exactly one C(SELECT) (or C(VALUES), C(TABLE), C(SHOW),
+    C(EXPLAIN)); transaction control, a data-modifying C(WITH), C(COPY) to a server file, C(DO)/C(CALL) unless
+    declared, and functions whose effect outlives the transaction are refused with one line naming the check.
   - A check on a table that does not exist reports C(skipped) (C(table missing)) or C(fail), per O(on_missing_table).
 options:
   checks:
@@ -27,7 +30,9 @@ options:
       - Optional keys C(expect) (default C(rows == 0) for a query, C(value == 0) for orphans), C(tables) (checked for
         existence before the query), C(severity) (C(fail) or C(warn)), C(remedy), C(description), C(trigger) (the
         rollback trigger a new failure of this check is, for M(hotdash.supabase.release_verdict), e.g.
-        C(customer_errors) for a query over where customer-facing errors are reported; default C(integrity_failure)).
+        C(customer_errors) for a query over where customer-facing errors are reported; default C(integrity_failure)),
+        C(allow) (C([call]) to let the query be a C(CALL) of a procedure; C(do) likewise). Any other key is refused,
+        naming the allowed keys.
       - "Expectations: C(<rows|value|column> <op> <literal>) with op C(==), C(!=), C(<), C(<=), C(>), C(>=), or
         C(<name> is [not] null), joined by C(and); shorthands C(not null), C(empty), C(not empty)."
     type: list
@@ -64,6 +69,7 @@ extends_documentation_fragment:
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
   - psycopg2
+  - pglast
 seealso:
   - module: hotdash.supabase.rls_check
   - module: hotdash.supabase.check_report

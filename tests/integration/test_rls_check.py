@@ -19,8 +19,8 @@ TEST_FILES = [os.path.join(EXAMPLE, "supabase", "rls_tests.sql"), os.path.join(E
 
 
 def rls_args(db, **extra):
-    args = dict(db.connection_args(), allow_without_policy=["observability_logs"], scenarios=SCENARIOS,
-                test_files=TEST_FILES)
+    args = dict(db.connection_args(), environment="staging", allow_without_policy=["observability_logs"],
+                scenarios=SCENARIOS, test_files=TEST_FILES)
     args.update(extra)
     return args
 
@@ -91,7 +91,7 @@ def test_sql_test_file_error_names_the_statement(hotdash, run_module, tmp_path, 
     path.write_text("begin;\nselect 1;\nselect no_such_column from public.agents;\ncommit;\n")
     result = run_module("rls_check", rls_args(hotdash, scenarios=[], test_files=[str(path)]))
     detail = by_name(result)["sql test: broken.sql"]["detail"]
-    assert detail.startswith("statement 2 (select no_such_column from public.agents) failed: column")
+    assert detail.startswith("statement 3, line 3 (select no_such_column from public.agents) failed: column")
     assert "42703" in detail
 
 
@@ -114,7 +114,7 @@ def test_fail_on_failed_gives_one_line(hotdash, run_module):
 @pytest.mark.parametrize("extra,message", [
     ({"scenarios": [{"name": "x", "table": "facts"}]}, "RLS scenario 'x' needs expect"),
     ({"scenarios": [{"name": "x", "query": "select 1; delete from public.agents", "expect": "rows == 1"}]},
-     "check 'x' must be exactly one SQL statement, found 2"),
+     "RLS scenario 'x': PostgreSQL reads 2 statements here (SELECT, DELETE)"),
     ({"test_files": ["/nonexistent/rls_tests.sql"]}, "test file /nonexistent/rls_tests.sql does not exist"),
     ({"scenarios": [{"name": "x", "table": "facts", "expect": "rows ~ 1"}]}, "cannot read expectation"),
 ])

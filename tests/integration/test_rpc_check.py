@@ -72,7 +72,8 @@ def test_missing_function_and_writing_function_fail(hotdash, run_module, by_name
 
 @pytest.mark.parametrize("functions,message", [
     ([{"name": "x; drop table public.agents"}], "must be 'name' or 'schema.name'"),
-    ([{"name": "f", "args": [{"sql": "1); drop table public.agents; select (1"}]}], "exactly one SQL statement"),
+    ([{"name": "f", "args": [{"sql": "1); drop table public.agents; select (1"}]}],
+     "function 'f' argument 1: PostgreSQL reads 3 statements here (SELECT, DROP TABLE, SELECT)"),
     ([{"args": []}], "every function needs a name"),
 ])
 def test_bad_input_fails_cleanly(hotdash, run_module, functions, message):

@@ -65,7 +65,8 @@ def test_missing_table_and_min_rows(hotdash, run_module, by_name):
 
 @pytest.mark.parametrize("extra,message", [
     ({"writes": [{"name": "w", "table": "product_categories", "values": {}}]}, "values must be a non-empty dict"),
-    ({"writes": [{"name": "w", "statements": ["delete from public.agents; commit"]}]}, "exactly one SQL statement"),
+    ({"writes": [{"name": "w", "statements": ["delete from public.agents; commit"]}]},
+     "smoke write 'w': PostgreSQL reads 2 statements here (DELETE, COMMIT)"),
     ({"reads": [{"min_rows": 1}]}, "every smoke read needs a table"),
 ])
 def test_bad_input_fails_cleanly_and_changes_nothing(hotdash, run_module, extra, message):

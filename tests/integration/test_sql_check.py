@@ -85,9 +85,15 @@ def test_warn_severity_and_value_expectations(hotdash, run_module, by_name):
 
 
 def test_checks_run_read_only(hotdash, run_module, by_name):
+    # A DELETE is refused by the guard before anything runs ...
     checks = [{"name": "sneaky", "query": "delete from public.agents returning id", "expect": "rows == 0"}]
     result = run_module("sql_check", dict(hotdash.connection_args(), checks=checks))
-    check = by_name(result)["sneaky"]
+    assert result["failed"] and result["msg"].startswith("integrity check 'sneaky': DELETE is refused: a read-only check")
+    # ... and one hidden in a function, which no parser sees, meets the read-only transaction.
+    hotdash.execute("create function public.sneaky() returns bigint language sql as "
+                    "$$ delete from public.agents returning 1 $$")
+    checks = [{"name": "hidden", "query": "select public.sneaky()", "expect": "rows == 0"}]
+    check = by_name(run_module("sql_check", dict(hotdash.connection_args(), checks=checks)))["hidden"]
     assert check["status"] == "fail"
     assert check["detail"] == "cannot execute DELETE in a read-only transaction (SQLSTATE 25006)"
     assert hotdash.scalar("select count(*) from public.agents") == 3
@@ -95,7 +101,8 @@ def test_checks_run_read_only(hotdash, run_module, by_name):
 
 @pytest.mark.parametrize("extra,message", [
     ({"checks": [{"name": "x", "query": "select 1; commit; delete from public.agents"}]},
-     "check 'x' must be exactly one SQL statement, found 3; split it into several checks"),
+     "integrity check 'x': PostgreSQL reads 3 statements here (SELECT, COMMIT, DELETE); a check runs exactly one "
+     "statement"),
     ({"checks": [{"name": "x", "orphans": {"table": "agent_approvals", "column": "agent_id", "references": "agents"}}]},
      "must be 'table.column' or 'schema.table.column'"),
     ({"check_files": ["/nonexistent/checks.sql"]}, "cannot read check file /nonexistent/checks.sql"),

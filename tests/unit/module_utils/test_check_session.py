@@ -5,10 +5,25 @@ from ansible_collections.hotdash.supabase.plugins.module_utils import check_sess
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 
 
-def test_single_statement_refuses_a_commit_tail():
-    assert check_session.single_statement("select 1; -- trailing\n", "x") == "select 1"
-    with pytest.raises(InvalidInput, match="exactly one SQL statement, found 3"):
-        check_session.single_statement("select 1; commit; delete from agents", "x")
+def test_unknown_keys_are_named_with_what_is_allowed():
+    assert check_session.refuse_unknown_keys({"name": "x"}, ("name", "query"), "integrity check 'x'") == {"name": "x"}
+    with pytest.raises(InvalidInput) as err:
+        check_session.refuse_unknown_keys({"name": "x", "qeury": 1}, ("name", "query"), "integrity check 'x'")
+    assert str(err.value) == "integrity check 'x' has unknown key 'qeury'; allowed: name, query"
+
+
+def test_request_context_refuses_settings_that_switch_role_or_read_only_mode():
+    context = check_session.request_context({"role": "anon", "settings": {"app.current_project": "occ"}}, "c")
+    assert context == {"role": "anon", "settings": {"app.current_project": "occ"}, "claims": None}
+    assert check_session.request_context({}, "c", default_role="service_role")["role"] == "service_role"
+    assert check_session.request_context({"role": ""}, "c", default_role="service_role")["role"] is None
+    for settings, message in [({"role": "postgres"}, "c: setting 'role' is refused"),
+                              ({"default_transaction_read_only": "off"}, "setting 'default_transaction_read_only'"),
+                              ("occ", "settings must be a dict")]:
+        with pytest.raises(InvalidInput, match=message):
+            check_session.request_context({"settings": settings}, "c")
+    with pytest.raises(InvalidInput, match="claims must be a dict"):
+        check_session.request_context({"claims": "x"}, "c")
 
 
 def test_missing_table_status_follows_configuration():

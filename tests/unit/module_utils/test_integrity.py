@@ -54,3 +54,18 @@ def test_bad_orphan_specs(spec, message):
 def test_duplicate_check_names_are_refused():
     with pytest.raises(InvalidInput, match="two integrity checks are named 'x'"):
         integrity.load_integrity_checks([{"name": "x", "query": "select 1"}, {"name": "x", "query": "select 2"}])
+
+
+def test_queries_are_one_read_only_statement_and_keys_are_checked():
+    from ansible_collections.hotdash.supabase.plugins.module_utils.integrity import normalize_integrity_check
+    check = normalize_integrity_check({"name": "c", "query": "-- why\nselect 1 ;", "allow": ["call"]})
+    assert check["query"] == "select 1"
+    for spec, message in [
+            ({"name": "c", "query": "select 1 /*/ ( */; commit; delete from t"},
+             "integrity check 'c': PostgreSQL reads 3 statements here (SELECT, COMMIT, DELETE)"),
+            ({"name": "c", "query": "copy t to '/tmp/t'"}, "integrity check 'c': COPY TO FILE is refused"),
+            ({"name": "c", "query": "call p()"}, "integrity check 'c': CALL is refused"),
+            ({"name": "c", "qeury": "select 1"}, "integrity check 'c' has unknown key 'qeury'; allowed: allow, ")]:
+        with pytest.raises(InvalidInput) as err:
+            normalize_integrity_check(spec)
+        assert str(err.value).startswith(message)

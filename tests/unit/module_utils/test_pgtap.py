@@ -27,16 +27,43 @@ def test_no_tap_output_is_plain_sql():
     assert pgtap.parse_tap([])["tap"] is False
 
 
-def test_plan_drops_transaction_control_but_keeps_savepoints():
-    text = ("begin;\nselect plan(1);\nsavepoint a;\nrollback to savepoint a;\nselect ok(true);\n"
-            "commit;\nBEGIN ISOLATION LEVEL SERIALIZABLE;\nselect 1;\nEND;\nrollback;\n")
-    assert pgtap.plan_statements(text) == ["select plan(1)", "savepoint a", "rollback to savepoint a",
-                                           "select ok(true)", "select 1"]
+def load(tmp_path, text, environment="staging", name="t.test.sql"):
+    path = tmp_path / name
+    path.write_text(text)
+    return pgtap.load_test_file(str(path), environment)
 
 
-def test_psql_meta_commands_are_refused():
-    with pytest.raises(InvalidInput, match=r"statement 2: psql meta-command \\set is not supported"):
-        pgtap.plan_statements("select 1;\n\\set x 1\nselect 2;", "t.sql")
+PGTAP = ("begin;\ncreate extension if not exists pgtap with schema extensions;\nset local search_path = public;\n"
+         "select plan(2);\nselect ok(true);\nselect * from finish();\nrollback;\n")
+
+
+def test_the_files_wrapper_is_dropped_and_the_rest_numbered_as_in_the_file(tmp_path):
+    test = load(tmp_path, PGTAP)
+    assert [(s.index, s.kind) for s in test.statements] == [
+        (2, "CREATE EXTENSION"), (3, "SET search_path"), (4, "SELECT"), (5, "SELECT"), (6, "SELECT")]
+    assert test.pgtap and not test.read_only and test.plan is None and test.skipped == []
+
+
+def test_on_production_pgtap_is_read_only_without_create_extension_or_the_files_plan(tmp_path):
+    test = load(tmp_path, PGTAP, environment="production")
+    assert test.read_only and [s.index for s in test.skipped] == [2] and test.plan.index == 4
+    assert [s.index for s in test.statements] == [3, 5, 6]
+    assert pgtap._plan_call(test.plan) == ("plan", 2)  # pylint: disable=protected-access
+    no_plan = load(tmp_path, "select * from no_plan();\nselect ok(true);", environment="production")
+    assert pgtap._plan_call(no_plan.plan) == ("no_plan", None)  # pylint: disable=protected-access
+    plain = load(tmp_path, "select 1;", environment="production", name="rls_tests.sql")
+    assert plain.read_only and not plain.pgtap and plain.plan is None
+
+
+@pytest.mark.parametrize("text,message", [
+    ("begin;\nselect plan(1);\nsavepoint a;\nrollback;", "SAVEPOINT (statement 3, line 3) is refused"),
+    ("begin;\ndelete from t;\ncommit;\nselect 1;", "COMMIT (statement 3, line 3) is refused: transaction control"),
+    ("select 1;\n\\set x 1\nselect 2;", "psql meta-command \\set (line 2) is not SQL"),
+])
+def test_a_file_with_a_refused_statement_stops_before_anything_runs(tmp_path, text, message):
+    with pytest.raises(InvalidInput) as err:
+        load(tmp_path, text)
+    assert str(err.value).startswith("test file %s: " % (tmp_path / "t.test.sql")) and message in str(err.value)
 
 
 def test_pgtap_detection_and_paths(tmp_path):

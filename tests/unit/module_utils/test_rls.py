@@ -54,9 +54,15 @@ def test_scenario_definitions():
     ({"role": "anon"}, "needs a name"),
     ({"name": "x", "table": "facts"}, "needs expect"),
     ({"name": "x", "table": "facts", "query": "select 1", "expect": "rows == 0"}, "exactly one of query or table"),
-    ({"name": "x", "table": "facts", "expect": "rows == 0", "setting": {}}, "unknown key"),
+    ({"name": "x", "table": "facts", "expect": "rows == 0", "setting": {}},
+     "RLS scenario 'x' has unknown key 'setting'; allowed: allow, claims, expect"),
     ({"name": "x", "table": "facts", "expect": "rows == 0", "settings": "occ"}, "settings must be a dict"),
-    ({"name": "x", "query": "select 1; commit; delete from facts", "expect": "rows == 0"}, "exactly one SQL statement"),
+    ({"name": "x", "query": "select 1; commit; delete from facts", "expect": "rows == 0"},
+     "RLS scenario 'x': PostgreSQL reads 3 statements here"),
+    ({"name": "x", "query": "delete from facts", "expect": "rows == 0"}, "RLS scenario 'x': DELETE is refused"),
+    ({"name": "x", "query": "delete from facts; commit", "expect_error": "25006"}, "PostgreSQL reads 2 statements"),
+    ({"name": "x", "table": "facts", "expect": "rows == 0", "settings": {"role": "postgres"}},
+     "RLS scenario 'x': setting 'role' is refused"),
 ])
 def test_bad_scenarios(scenario, message):
     with pytest.raises(InvalidInput, match=message) as info:
