@@ -127,9 +127,9 @@ class SupabaseCli(object):
             env = settings.child_env(env)
         return env
 
-    def _exec(self, argv, env, cwd, secrets):
+    def _exec(self, argv, env, cwd, secrets, stop=None):
         outcome = run_process(argv, "supabase %s" % " ".join(argv[1:3]), timeout=self.timeout, env=env, cwd=cwd,
-                              secrets=secrets, error=CliError, check=False,
+                              secrets=secrets, error=CliError, check=False, stop=stop,
                               install_hint="install the pinned CLI (make setup) or set supabase_cli_path")
         return outcome.rc, outcome.stdout, outcome.stderr
 
@@ -151,11 +151,12 @@ class SupabaseCli(object):
                            cli_path=self.path, cli_version=have, minimum_cli_version=minimum)
         return have
 
-    def run(self, args, settings=None, cwd=None, json_output=True, check=True, workdir=None):
+    def run(self, args, settings=None, cwd=None, json_output=True, check=True, workdir=None, stop=None):
         """Run ``supabase <args>``; returns CliResult(rc, stdout, stderr, data) with every text redacted.
 
         With ``settings`` the command gets ``--db-url`` (no password in it) and ``PGPASSWORD``.
         With ``check`` a non-zero exit raises CliError with the CLI's own message on one line.
+        ``stop``: see process.run_process (the CLI is ended when it returns a reason; rc is then negative).
         """
         secrets = settings.secrets() if settings is not None else []
         argv = [self.path] + [str(arg) for arg in args]
@@ -165,11 +166,11 @@ class SupabaseCli(object):
             argv += ["--workdir", str(workdir)]
         env = self.base_env(settings)
         if json_output:
-            rc, stdout, stderr = self._exec(argv + ["--output-format", "json"], env, cwd, secrets)
+            rc, stdout, stderr = self._exec(argv + ["--output-format", "json"], env, cwd, secrets, stop)
             if rc != 0 and _UNKNOWN_FLAG in (stderr + stdout):
                 json_output = False  # a CLI older than the flag: fall back to its text output
         if not json_output:
-            rc, stdout, stderr = self._exec(argv, env, cwd, secrets)
+            rc, stdout, stderr = self._exec(argv, env, cwd, secrets, stop)
         data = parse_json_output(stdout) if json_output else None
         result = CliResult(rc, stdout, stderr, data)
         if check and rc != 0:

@@ -45,8 +45,16 @@ class ApplyError(SupabaseError):
     """A migration failed to apply; ``result`` says what was applied before it."""
 
 
+class ApplyStopped(ApplyError):
+    """The apply stopped between migrations: its controller is gone or asked it to stop (a signal)."""
+
+
 class LockUnavailable(SupabaseError):
     """Another runner holds the apply lock, or a table lock was not granted in time."""
+
+
+class LogUnwritable(SupabaseError):
+    """A progress log cannot be written (disk full, read-only file system, /dev/full)."""
 
 
 class CliError(SupabaseError):

@@ -14,6 +14,10 @@ import re
 
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
+ADMIN_SHUTDOWN = "57P01"
+CRASH_SHUTDOWN = "57P02"
+CANNOT_CONNECT_NOW = "57P03"
+DEADLOCK_DETECTED = "40P01"
 UNDEFINED_TABLE = "42P01"
 UNDEFINED_FUNCTION = "42883"
 READ_ONLY_VIOLATION = "25006"
@@ -29,11 +33,17 @@ def first_line(exc):
     return re.sub(r"^ERROR:\s*", "", line)
 
 
+def primary_message(exc):
+    """The server's primary message (``diag.message_primary``), else the first line of the error's text."""
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    return primary or first_line(exc)
+
+
 def error_line(exc):
     """A PostgreSQL error on one line: primary message, SQLSTATE, and the hint if there is one."""
     diag = getattr(exc, "diag", None)
-    primary = getattr(diag, "message_primary", None) if diag is not None else None
-    text = primary or first_line(exc)
+    text = primary_message(exc)
     code = getattr(exc, "pgcode", None)
     hint = getattr(diag, "message_hint", None) if diag is not None else None
     line = "%s (SQLSTATE %s)" % (text, code) if code else text

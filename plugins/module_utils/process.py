@@ -16,6 +16,7 @@ __metaclass__ = type
 import os
 import signal
 import subprocess
+import time
 from collections import namedtuple
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
@@ -29,6 +30,30 @@ def last_line(text, limit=300):
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     line = lines[-1] if lines else "no output"
     return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
+def exit_description(rc):
+    """``exited 3`` for an exit status, ``was killed by SIGKILL`` for a negative one (the signal's number)."""
+    if rc is not None and rc < 0:
+        try:
+            return "was killed by %s" % signal.Signals(-rc).name
+        except ValueError:
+            return "was killed by signal %d" % -rc
+    return "exited %s" % rc
+
+
+def _end_group(proc, grace):
+    """SIGTERM the child's process group, then SIGKILL whatever is left after ``grace`` seconds."""
+    for signum, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, signum)
+        except OSError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _could_not_start(what, exc, install_hint):
@@ -50,12 +75,14 @@ def stderr_lines(handle):
 
 
 def run_process(argv, what, timeout=None, env=None, cwd=None, secrets=(), error=SupabaseError, check=True,
-                install_hint=None):
+                install_hint=None, stop=None, stop_grace=5.0):
     """Run ``argv``; return ProcessResult(rc, stdout, stderr) with both texts redacted.
 
     ``what`` names the program in messages (``"pg_dump of postgres@db:5432/app"``). Raises ``error``:
     ``<what> could not start (<reason>)[: <install_hint>]``, ``<what> did not finish within <timeout> s``,
-    and with ``check`` ``<what> exited <rc>: <last stderr line>``.
+    and with ``check`` ``<what> exited <rc>: <last stderr line>`` (``was killed by SIGKILL`` for a signal).
+    ``stop``: a function polled while the child runs; when it returns a reason the child's process group gets
+    SIGTERM, then SIGKILL after ``stop_grace`` seconds, and the result is returned (its rc negative).
     """
     argv = [str(arg) for arg in argv]
     try:
@@ -63,17 +90,28 @@ def run_process(argv, what, timeout=None, env=None, cwd=None, secrets=(), error=
                                 stderr=subprocess.PIPE, start_new_session=True)
     except OSError as exc:
         raise error(_could_not_start(what, exc, install_hint))
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        step = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if stop is not None:
+            step = 0.25 if step is None else min(step, 0.25)
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        proc.communicate()
-        raise error("%s did not finish within %s s" % (what, timeout))
+            out, err = proc.communicate(timeout=step)
+            break
+        except subprocess.TimeoutExpired:
+            if deadline is not None and time.monotonic() >= deadline:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                proc.communicate()
+                raise error("%s did not finish within %s s" % (what, timeout))
+            if stop is not None and stop():
+                _end_group(proc, stop_grace)
+                out, err = proc.communicate()
+                break
     result = ProcessResult(proc.returncode, redact(out.decode("utf-8", "replace"), secrets),
                            redact(err.decode("utf-8", "replace"), secrets))
     if check and result.rc != 0:
-        raise error("%s exited %d: %s" % (what, result.rc, last_line(result.stderr or result.stdout)))
+        raise error("%s %s: %s" % (what, exit_description(result.rc), last_line(result.stderr or result.stdout)))
     return result

@@ -14,7 +14,7 @@ import errno
 import os
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
-from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput, LogUnwritable
 from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import iso_precise, stamp, utc_now
 
 
@@ -41,6 +41,7 @@ class ProgressLog(object):
 
     def __init__(self, path, exclusive=False, secrets=()):
         self.secrets = list(secrets)
+        self.broken = None
         directory = os.path.dirname(os.path.abspath(path))
         try:
             os.makedirs(directory, exist_ok=True)
@@ -67,13 +68,24 @@ class ProgressLog(object):
         raise InvalidInput("cannot create a new log next to %s: too many runs in the same second" % path)
 
     def write(self, message):
+        """Append one line; LogUnwritable (naming the log) when it cannot be written, then never again: a run
+        that stops because its log failed must not fail a second time while it says so."""
+        if self.broken:
+            return
         line = "%s %s\n" % (iso_precise(), redact(message, self.secrets))
-        self._handle.write(line)
-        self._handle.flush()
+        try:
+            self._handle.write(line)
+            self._handle.flush()
+        except (IOError, OSError) as exc:
+            self.broken = "cannot write the log %s: %s" % (self.path, exc.strerror or exc)
+            raise LogUnwritable(self.broken, log_path=self.path)
 
     def close(self):
         if not self._handle.closed:
-            self._handle.close()
+            try:
+                self._handle.close()
+            except (IOError, OSError):
+                pass  # a failed write was already reported
 
 
 class NullLog(object):

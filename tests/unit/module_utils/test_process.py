@@ -51,3 +51,23 @@ def alive(pid):
 
 def test_last_line():
     assert last_line("a\n\nb  \n") == "b" and last_line("") == "no output" and last_line("x" * 10, 5) == "xx..."
+
+
+def test_a_killed_child_is_said_to_be_killed():
+    with pytest.raises(CliError, match="^x was killed by SIGKILL: no output$"):
+        run_process(["sh", "-c", "kill -9 $$"], "x", error=CliError)
+
+
+def test_stop_ends_the_child_group_and_returns_what_it_wrote(tmp_path):
+    marker = tmp_path / "child.pid"
+    asked = []
+
+    def stop():
+        asked.append(1)
+        return "received SIGTERM" if len(asked) >= 3 else None
+    started = time.monotonic()
+    result = run_process(["sh", "-c", "echo started; sleep 30 & echo $! > %s; wait" % marker], "sleeper", stop=stop,
+                         check=False)
+    assert time.monotonic() - started < 10 and len(asked) == 3
+    assert result.rc < 0 and result.stdout == "started\n"
+    assert not alive(int(marker.read_text()))

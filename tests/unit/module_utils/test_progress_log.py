@@ -1,6 +1,9 @@
 """Unit tests of the progress logs of apply and rollback."""
 import datetime
 
+import pytest
+
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import LogUnwritable
 from ansible_collections.hotdash.supabase.plugins.module_utils.progress_log import ProgressLog, apply_log_path
 
 
@@ -20,3 +23,13 @@ def test_log_is_exclusive_per_run_and_redacted(tmp_path):
     second.close()
     text = open(first.path).read()
     assert "hunter22" not in text and text.endswith("\n")
+
+
+def test_a_full_disk_names_the_log_once():
+    log = ProgressLog("/dev/full")
+    with pytest.raises(LogUnwritable) as full:
+        log.write("applying 20250101_a.sql")
+    assert str(full.value) == "cannot write the log /dev/full: No space left on device"
+    assert full.value.result == {"log_path": "/dev/full"}
+    log.write("FAILED: ...")  # saying why the run stopped does not fail a second time
+    log.close()
