@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
@@ -27,13 +28,25 @@ def collection_env(base=None):
 
 
 class ModuleProcess(object):
-    """A running module: ``pid``, ``wait()``, ``signal()``; stdout/stderr go to files in ``workdir``."""
+    """A running module: ``pid``, ``wait()``, ``signal()``, ``output()``; its arguments file is in ``workdir``."""
 
     def __init__(self, name, popen, workdir):
         self.name = name
         self.popen = popen
         self.pid = popen.pid
         self.workdir = workdir
+        self._out, self._err = [], []
+        self._readers = [threading.Thread(target=self._drain, args=(popen.stdout, self._out)),
+                         threading.Thread(target=self._drain, args=(popen.stderr, self._err))]
+        for reader in self._readers:
+            reader.daemon = True
+            reader.start()
+
+    @staticmethod
+    def _drain(pipe, chunks):
+        for chunk in iter(lambda: pipe.read1(65536), b""):
+            chunks.append(chunk)
+        pipe.close()
 
     @classmethod
     def start(cls, name, args, workdir, env=None, new_session=True, python=None, preexec_fn=None):
@@ -44,16 +57,11 @@ class ModuleProcess(object):
         args_path = os.path.join(workdir, "%s.args.json" % name)
         with open(args_path, "w") as handle:
             json.dump({"ANSIBLE_MODULE_ARGS": args}, handle)
-        stdout = open(os.path.join(workdir, "%s.stdout" % name), "wb")
-        stderr = open(os.path.join(workdir, "%s.stderr" % name), "wb")
-        try:
-            popen = subprocess.Popen(
-                [python or sys.executable, "-m", "ansible_collections.hotdash.supabase.plugins.modules.%s" % name,
-                 args_path], cwd=workdir, env=collection_env(env), stdin=subprocess.DEVNULL, stdout=stdout,
-                stderr=stderr, start_new_session=new_session, preexec_fn=preexec_fn)
-        finally:
-            stdout.close()
-            stderr.close()
+        # Pipes, as Ansible gives a module (a file would share the child's file size limit, see faults.py).
+        popen = subprocess.Popen(
+            [python or sys.executable, "-m", "ansible_collections.hotdash.supabase.plugins.modules.%s" % name,
+             args_path], cwd=workdir, env=collection_env(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, start_new_session=new_session, preexec_fn=preexec_fn)
         return cls(name, popen, workdir)
 
     def __repr__(self):
@@ -71,11 +79,8 @@ class ModuleProcess(object):
             self.popen.wait()
 
     def output(self):
-        with open(os.path.join(self.workdir, "%s.stdout" % self.name), "rb") as handle:
-            stdout = handle.read().decode("utf-8", "replace")
-        with open(os.path.join(self.workdir, "%s.stderr" % self.name), "rb") as handle:
-            stderr = handle.read().decode("utf-8", "replace")
-        return stdout, stderr
+        """``(stdout, stderr)`` as far as the module wrote them."""
+        return (b"".join(self._out).decode("utf-8", "replace"), b"".join(self._err).decode("utf-8", "replace"))
 
     def wait(self, timeout=120):
         """The module's result dict; raises when it printed none (killed, crashed) or ran past ``timeout``."""
@@ -84,6 +89,8 @@ class ModuleProcess(object):
         except subprocess.TimeoutExpired:
             self.kill()
             raise AssertionError("module %s still running after %s s" % (self.name, timeout))
+        for reader in self._readers:
+            reader.join(10)
         return self.result()
 
     def result(self):

@@ -13,13 +13,17 @@ The order of work, for both engines:
 2. Refuse Supabase's transaction-mode pooler (port 6543): it cannot hold a session advisory lock.
 3. Take a session advisory lock (bounded wait, ``apply_lock.py``) so two runners never apply to the same
    database at once.
-4. Native (``apply_native.py``): each migration and its history row in one transaction, with ``lock_timeout``
-   and bounded retries with backoff when a lock is not granted, and ``statement_timeout``. Stop at the first
-   failure; what committed stays and is returned. CLI (``apply_cli.py``): run ``supabase db push`` and read
-   back what it recorded.
-5. Every step is appended to a log file as it happens (``progress_log.py``; ``tail -f`` works).
+4. Native (``apply_native.py``): each migration and its history row in one transaction; on a live database it
+   never queues behind a long transaction (``lock_conflicts.py``: a short ``lock_timeout`` per attempt, no
+   attempt while an old transaction is in the way, jittered backoff within ``lock_retry_budget``, the blocker
+   named when it is spent). Stop at the first failure; what committed stays. CLI (``apply_cli.py``): run
+   ``supabase db push`` and read back what it recorded.
+5. Between migrations, stop when the run is gone (``controller_watch.py``: SIGTERM/SIGHUP/SIGINT, or the
+   Ansible processes above the module dead), and say so in the log.
+6. After any failure, re-read the history on a fresh connection and report exactly what committed, the file
+   that failed, whether it is partial, and the cause in words (``apply_outcome.py``).
+7. Every step is appended to a log file as it happens (``progress_log.py``; ``tail -f`` works).
 """
-from __future__ import absolute_import, division, print_function
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -34,38 +38,56 @@ except ImportError:  # pragma: no cover - modules report missing_required_lib
 from ansible_collections.hotdash.supabase.plugins.module_utils.apply_cli import apply_with_cli
 from ansible_collections.hotdash.supabase.plugins.module_utils.apply_lock import acquire_apply_lock, refuse_transaction_pooler, release_apply_lock
 from ansible_collections.hotdash.supabase.plugins.module_utils.apply_native import apply_native
+from ansible_collections.hotdash.supabase.plugins.module_utils.apply_outcome import (
+    APPLICATION_NAME,
+    committed,
+    connection_lost,
+    failure_cause,
+    reread_history,
+)
 from ansible_collections.hotdash.supabase.plugins.module_utils.cli import MINIMUM_CLI_VERSION, SupabaseCli
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, redact, server_clock
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, server_clock
+from ansible_collections.hotdash.supabase.plugins.module_utils.controller_watch import ControllerWatch
 from ansible_collections.hotdash.supabase.plugins.module_utils.drift import read_state
 from ansible_collections.hotdash.supabase.plugins.module_utils.environments import validate_environment
-from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ApplyError, DriftError, InvalidInput, SupabaseError
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import (
+    ApplyError,
+    ConnectionFailed,
+    DriftError,
+    InvalidInput,
+    LogUnwritable,
+    SupabaseError,
+)
 from ansible_collections.hotdash.supabase.plugins.module_utils.history import read_history
 from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief
+from ansible_collections.hotdash.supabase.plugins.module_utils.lock_conflicts import LockPolicy
 from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import load_directory
 from ansible_collections.hotdash.supabase.plugins.module_utils.non_transactional import describe_findings, find_non_transactional, segments_for
-from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import error_line
 from ansible_collections.hotdash.supabase.plugins.module_utils.progress_log import NullLog, ProgressLog, apply_log_path
 
 ENGINES = ("native", "cli")
 NON_TRANSACTIONAL_MODES = ("refuse", "isolate")
+# How long the report after a failure waits for a restarting server before it says it could not re-read.
+REREAD_WAIT = 30.0
 
 
 class ApplyOptions(object):
     """Everything that shapes an apply; defaults are the module's defaults."""
 
     def __init__(self, engine="native", environment="local", log_path=None, include_all=False,
-                 allow_remote_only=False, target_version=None, lock_timeout=5.0, lock_retries=3,
-                 lock_retry_backoff=2.0, statement_timeout=0, apply_lock_wait=30.0,
-                 non_transactional="refuse", cli_path=None, minimum_cli_version=MINIMUM_CLI_VERSION, cli_timeout=3600,
-                 base_dir=None):
+                 allow_remote_only=False, target_version=None, lock_timeout=0.2, lock_retries=None,
+                 lock_retry_backoff=0.25, lock_retry_budget=60.0, blocker_transaction_age=0.5, statement_timeout=0,
+                 apply_lock_wait=30.0, non_transactional="refuse", cli_path=None,
+                 minimum_cli_version=MINIMUM_CLI_VERSION, cli_timeout=3600, base_dir=None):
         if engine not in ENGINES:
             raise InvalidInput("engine must be one of %s, not %r" % (", ".join(ENGINES), engine))
         if non_transactional not in NON_TRANSACTIONAL_MODES:
             raise InvalidInput("non_transactional must be one of %s, not %r"
                                % (", ".join(NON_TRANSACTIONAL_MODES), non_transactional))
-        for name, value in (("lock_timeout", lock_timeout), ("lock_retries", lock_retries),
-                            ("lock_retry_backoff", lock_retry_backoff), ("statement_timeout", statement_timeout),
-                            ("apply_lock_wait", apply_lock_wait)):
+        for name, value in (("lock_timeout", lock_timeout), ("lock_retries", 0 if lock_retries is None else lock_retries),
+                            ("lock_retry_backoff", lock_retry_backoff), ("lock_retry_budget", lock_retry_budget),
+                            ("blocker_transaction_age", blocker_transaction_age),
+                            ("statement_timeout", statement_timeout), ("apply_lock_wait", apply_lock_wait)):
             if value is None or value < 0:
                 raise InvalidInput("%s must be zero or positive, not %r" % (name, value))
         if target_version is not None and not re.match(r"^[0-9]+$", str(target_version)):
@@ -78,8 +100,10 @@ class ApplyOptions(object):
         self.allow_remote_only = allow_remote_only
         self.target_version = str(target_version) if target_version is not None else None
         self.lock_timeout = float(lock_timeout)
-        self.lock_retries = int(lock_retries)
+        self.lock_retries = None if lock_retries is None else int(lock_retries)
         self.lock_retry_backoff = float(lock_retry_backoff)
+        self.lock_retry_budget = float(lock_retry_budget)
+        self.blocker_transaction_age = float(blocker_transaction_age)
         self.statement_timeout = float(statement_timeout)
         self.apply_lock_wait = float(apply_lock_wait)
         self.non_transactional = non_transactional
@@ -87,6 +111,12 @@ class ApplyOptions(object):
         self.minimum_cli_version = minimum_cli_version
         self.cli_timeout = cli_timeout
         self.base_dir = base_dir
+
+    def lock_policy(self):
+        """How each migration gets its locks on a live database (lock_conflicts.LockPolicy)."""
+        return LockPolicy(lock_timeout=self.lock_timeout, budget=self.lock_retry_budget,
+                          blocker_age=self.blocker_transaction_age, base_delay=self.lock_retry_backoff,
+                          max_attempts=None if self.lock_retries is None else self.lock_retries + 1)
 
 
 class PlannedMigration(object):
@@ -170,6 +200,100 @@ def _history_rows(conn):
         return read_history(cur)
 
 
+def _log_quietly(log, message):
+    """Write to the log unless it is the log that failed (the failure is reported anyway)."""
+    try:
+        log.write(message)
+    except LogUnwritable:
+        pass
+
+
+class _Progress(object):
+    """What the apply knew when it started applying: the basis of the report after a failure."""
+
+    def __init__(self):
+        self.before = None          # versions in the history under the apply lock
+        self.planned = []
+        self.server_started = None  # pg_postmaster_start_time(): a later one means the server restarted
+
+
+def _apply(conn, cli, settings, local, options, log, result, watch, progress):
+    log.write("migration_apply engine=%s environment=%s database=%s: %d pending migration(s)"
+              % (options.engine, options.environment, settings.describe(), len(progress.planned)))
+    acquire_apply_lock(conn, options.apply_lock_wait, log, stop=watch.stop_reason)
+    with conn.cursor() as cur:
+        # Before the first change, on the server's clock: the moment a point-in-time rollback restores to.
+        result["started_at"] = server_clock(cur)
+    log.write("apply lock acquired; started at %s (database clock)" % result["started_at"])
+    # Re-read under the lock: another runner may have applied while we waited.
+    rows, report = read_state(conn, local)[1:]
+    progress.before = set(row.version for row in rows)
+    progress.planned = planned = plan_apply(local, report, options)
+    result.update(plan=[p.as_dict() for p in planned], queries=[s for p in planned for s in p.statements])
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_postmaster_start_time()")
+        progress.server_started = cur.fetchone()[0]
+    if options.engine == "cli":
+        apply_with_cli(cli, conn, settings, local, planned, options, log, result, _history_rows,
+                       stop=watch.stop_reason)
+    else:
+        apply_native(conn, planned, options, log, result, stop=watch.stop_reason)
+    result["changed"] = bool(result["applied"])
+    result["summary"] = "applied %d migration(s)" % len(result["applied"])
+    log.write("done: %s" % result["summary"])
+
+
+def _failure_report(exc, settings, options, log, result, progress):
+    """The error to raise after a failed apply: its cause, and what committed as the history shows it now,
+    re-read on a fresh connection (the apply's own may be dead, or may have died after a COMMIT)."""
+    pg_error = getattr(exc, "pg_error", None)
+    if isinstance(exc, SupabaseError):
+        message, extra = str(exc), dict(exc.result)
+        extra.setdefault("cause", message)
+    else:  # a database error outside a migration (the history table, the apply lock): the connection, mostly
+        pg_error = exc
+        cause = failure_cause(exc, options.statement_timeout)
+        message, extra = "database error during apply: %s" % cause, dict(cause=cause, connection_lost=connection_lost(exc))
+    applied, verified, unverified = list(result["applied"]), False, None
+    if progress.before is not None:
+        try:
+            rows, started = reread_history(settings, wait=REREAD_WAIT)
+            verified = True
+            applied = committed(progress.planned, progress.before, rows, known=result["applied"])
+            if pg_error is not None and extra.get("connection_lost") and progress.server_started is not None:
+                # Now it is known whether the server restarted: name that instead of every possibility.
+                cause = failure_cause(pg_error, options.statement_timeout, restarted=started != progress.server_started)
+                message = message.replace(extra["cause"], cause)
+                extra["cause"] = cause
+        except ConnectionFailed as lost:
+            unverified = "could not re-read the history to confirm what committed (%s)" % lost
+    parts = [message] + ([unverified] if unverified else [])
+    lost = extra.pop("connection_lost", False)
+    failed_file = extra.get("failed_file")
+    if failed_file and verified and lost:
+        if extra.get("failed_version") in set(item["version"] for item in applied):
+            parts.append("%s did commit before the connection was lost (the history holds it)" % failed_file)
+            extra.update(failed_version=None, failed_file=None, failed_statement=None)
+        elif not extra.get("partial"):
+            parts.append("%s did not commit (the history does not hold it)" % failed_file)
+    names = [item["file"] or item["version"] for item in applied]
+    if progress.before is None:
+        parts.append("nothing was applied")
+    elif verified:
+        parts.append(("applied by this run (re-read from the history after the failure): %s" % brief(names, 10))
+                     if names else "nothing of this run is in the history (re-read after the failure)")
+    else:
+        parts.append("as far as the apply knows it applied: %s" % (brief(names, 10) or "nothing"))
+    extra.update(applied=applied, applied_verified=verified, log_path=result.get("log_path"),
+                 started_at=result.get("started_at"), changed=bool(applied) or bool(extra.get("partial")))
+    report = "; ".join(parts)
+    _log_quietly(log, "FAILED: %s" % report)
+    error = exc if isinstance(exc, SupabaseError) else ApplyError(report)
+    error.message = report
+    error.result = extra
+    return error
+
+
 def run_apply(settings, project_dir, options, check_mode=False):
     """Plan and (unless ``check_mode``) apply; returns the module's result dict, raises SupabaseError."""
     local = load_directory(project_dir)  # a wrong path fails before any connection
@@ -179,12 +303,13 @@ def run_apply(settings, project_dir, options, check_mode=False):
     if options.engine == "cli":  # a missing or too old CLI fails before we connect
         cli = SupabaseCli(path=options.cli_path, timeout=options.cli_timeout)
         result["cli_version"] = cli.require_version(options.minimum_cli_version)
-    conn = connect(settings, application_name="hotdash.supabase migration_apply")
+    conn = connect(settings, application_name=APPLICATION_NAME)
     log = NullLog()
+    progress = _Progress()
     try:
         conn.autocommit = True
         report = read_state(conn, local)[2]
-        planned = plan_apply(local, report, options)
+        progress.planned = planned = plan_apply(local, report, options)
         result.update(plan=[p.as_dict() for p in planned],
                       queries=[s for p in planned for s in p.statements],
                       content_changed=list(report.content_changed))
@@ -194,37 +319,25 @@ def run_apply(settings, project_dir, options, check_mode=False):
             return result
         log = open_log(options, settings.secrets())
         result["log_path"] = log.path
-        log.write("migration_apply engine=%s environment=%s database=%s: %d pending migration(s)"
-                  % (options.engine, options.environment, settings.describe(), len(planned)))
-        acquire_apply_lock(conn, options.apply_lock_wait, log)
-        with conn.cursor() as cur:
-            # Before the first change, on the server's clock: the moment a point-in-time rollback restores to.
-            result["started_at"] = server_clock(cur)
-        log.write("apply lock acquired; started at %s (database clock)" % result["started_at"])
-        # Re-read under the lock: another runner may have applied while we waited.
-        report = read_state(conn, local)[2]
-        planned = plan_apply(local, report, options)
-        result.update(plan=[p.as_dict() for p in planned], queries=[s for p in planned for s in p.statements])
-        if options.engine == "cli":
-            apply_with_cli(cli, conn, settings, local, planned, options, log, result, _history_rows)
-        else:
-            apply_native(conn, planned, options, log, result)
-        result["changed"] = bool(result["applied"])
-        result["summary"] = "applied %d migration(s)" % len(result["applied"])
-        log.write("done: %s" % result["summary"])
+        with ControllerWatch() as watch:
+            try:
+                _apply(conn, cli, settings, local, options, log, result, watch, progress)
+            except (SupabaseError, psycopg2.Error) as exc:
+                raise _failure_report(exc, settings, options, log, result, progress)
         return result
     except SupabaseError as exc:
         exc.result.setdefault("applied", result["applied"])
         exc.result.setdefault("log_path", result.get("log_path"))
         exc.result.setdefault("started_at", result.get("started_at"))
-        exc.result["changed"] = bool(result["applied"]) or bool(exc.result.get("partial"))
-        log.write("FAILED: %s" % exc)
+        exc.result["changed"] = bool(exc.result["applied"]) or bool(exc.result.get("partial"))
+        if "applied_verified" not in exc.result:  # not reported yet: a failure before anything was applied
+            _log_quietly(log, "FAILED: %s" % exc)
         raise
     except psycopg2.Error as exc:
-        log.write("FAILED: %s" % error_line(exc))
-        raise ApplyError("database error during apply: %s" % redact(error_line(exc), settings.secrets()),
-                         applied=result["applied"], log_path=result.get("log_path"), changed=bool(result["applied"]),
-                         started_at=result.get("started_at"))
+        cause = failure_cause(exc, options.statement_timeout)
+        _log_quietly(log, "FAILED: %s" % cause)
+        raise ApplyError("database error before anything was applied: %s" % cause, applied=[],
+                         log_path=result.get("log_path"), changed=False, started_at=result.get("started_at"))
     finally:
         release_apply_lock(conn)
         conn.close()

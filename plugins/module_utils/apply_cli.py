@@ -6,6 +6,10 @@
 ``--db-url`` carries no password (the CLI reads ``PGPASSWORD``). When only some pending files may be pushed
 (``target_version``) or the migrations directory is not inside a project, the push runs in a temporary
 project holding just those files.
+
+A CLI that dies (killed, or ended because the run is gone) leaves its database session running what it had
+already sent, and that session commits after the CLI is dead: it is ended (``apply_outcome``) before the
+history is read back, so what is reported stays true.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -16,8 +20,10 @@ import shutil
 import tempfile
 import time
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ApplyError
+from ansible_collections.hotdash.supabase.plugins.module_utils.apply_outcome import end_orphaned_sessions
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ApplyError, ApplyStopped
 from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief
+from ansible_collections.hotdash.supabase.plugins.module_utils.process import exit_description
 
 
 def _staged_workdir(local, keep_versions):
@@ -34,8 +40,9 @@ def _staged_workdir(local, keep_versions):
     return root
 
 
-def apply_with_cli(cli, conn, settings, local, planned, options, log, result, read_history_rows):
-    """Run ``supabase db push`` for ``planned`` and read back from the history what it recorded."""
+def apply_with_cli(cli, conn, settings, local, planned, options, log, result, read_history_rows, stop=None):
+    """Run ``supabase db push`` for ``planned`` and read back from the history what it recorded. ``stop``: the
+    CLI is ended when it gives a reason (the run is gone), and ApplyStopped says what committed before."""
     version = result["cli_version"]
     if not planned:
         return
@@ -50,7 +57,7 @@ def apply_with_cli(cli, conn, settings, local, planned, options, log, result, re
     log.write("running supabase %s (CLI %s) in %s" % (" ".join(args), version, root))
     started = time.monotonic()
     try:
-        outcome = cli.run(args, settings=settings, cwd=root, workdir=root, check=False)
+        outcome = cli.run(args, settings=settings, cwd=root, workdir=root, check=False, stop=stop)
     finally:
         if staged:
             shutil.rmtree(staged, ignore_errors=True)
@@ -58,6 +65,11 @@ def apply_with_cli(cli, conn, settings, local, planned, options, log, result, re
     for line in outcome.stderr.splitlines():
         if line.strip():
             log.write("  cli: %s" % line.strip())
+    ended = []
+    if outcome.rc != 0:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            ended = end_orphaned_sessions(cur, [s for p in planned for s in p.statements], log)
     remote_after = read_history_rows(conn)
     by_version = dict((p.version, p) for p in planned)
     new_rows = [row for row in remote_after if row.version not in before]
@@ -69,11 +81,18 @@ def apply_with_cli(cli, conn, settings, local, planned, options, log, result, re
     result["cli_output"] = outcome.data
     if outcome.rc != 0:
         failed = next((p for p in planned if p.version not in set(r.version for r in new_rows)), None)
-        raise ApplyError("supabase db push failed%s: %s; %d migration(s) applied before it"
-                         % (" at %s" % failed.filename if failed else "", cli.error_message(outcome),
-                            len(new_rows)),
-                         failed_version=failed.version if failed else None,
-                         failed_file=failed.filename if failed else None, cli_version=version)
+        at = " at %s" % failed.filename if failed else ""
+        after = (" (its session, pid %s, was ended so nothing it had sent commits later)" % brief(ended, 3)
+                 if ended else "")
+        details = dict(failed_version=failed.version if failed else None,
+                       failed_file=failed.filename if failed else None, cli_version=version, partial=False)
+        reason = stop() if stop is not None else None
+        if reason:
+            raise ApplyStopped("stopped during supabase db push%s: %s; the CLI was ended%s" % (at, reason, after),
+                               stopped=reason, cause=reason, **details)
+        cause = ("the Supabase CLI %s" % exit_description(outcome.rc) if outcome.rc < 0
+                 else cli.error_message(outcome))
+        raise ApplyError("supabase db push failed%s: %s%s" % (at, cause, after), cause=cause, **details)
     missing = [p.filename for p in planned if p.version not in set(r.version for r in new_rows)]
     if missing:
         raise ApplyError("supabase db push exited 0 but did not record %s in the history; check the log %s"

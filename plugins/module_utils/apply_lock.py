@@ -12,7 +12,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput, LockUnavailable
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ApplyStopped, InvalidInput, LockUnavailable
 
 # One lock per database for every hotdash.supabase runner ("hotd" "aply").
 ADVISORY_LOCK_KEY = 0x686F7464 << 32 | 0x61706C79
@@ -36,8 +36,9 @@ def _lock_holder(cur):
     return cur.fetchone()
 
 
-def acquire_apply_lock(conn, wait_seconds, log=None, poll=0.2):
-    """Take the session advisory lock, waiting at most ``wait_seconds``; LockUnavailable after that."""
+def acquire_apply_lock(conn, wait_seconds, log=None, poll=0.2, stop=None):
+    """Take the session advisory lock, waiting at most ``wait_seconds``; LockUnavailable after that, or as soon
+    as ``stop()`` gives a reason (the run is gone: nothing should start)."""
     deadline = time.monotonic() + wait_seconds
     logged = False
     with conn.cursor() as cur:
@@ -49,6 +50,10 @@ def acquire_apply_lock(conn, wait_seconds, log=None, poll=0.2):
             if log is not None and not logged:
                 log.write("waiting up to %.0f s for the apply lock held by pid %s" % (wait_seconds, holder and holder[0]))
                 logged = True
+            reason = stop() if stop is not None else None
+            if reason:
+                raise ApplyStopped("stopped while waiting for the apply lock, before anything ran: %s" % reason,
+                                   stopped=reason)
             if time.monotonic() >= deadline:
                 who = ("pid %s (%s, connected %s)" % (holder[0], holder[1] or "no application_name",
                                                       holder[2].strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -25,24 +25,21 @@ import time
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ConnectionFailed
 from ansible_collections.hotdash.supabase.plugins.module_utils.history import HISTORY_QUALIFIED, read_history
-
-ADMIN_SHUTDOWN = "57P01"
-CRASH_SHUTDOWN = "57P02"
-CANNOT_CONNECT_NOW = "57P03"
-QUERY_CANCELED = "57014"
-DEADLOCK_DETECTED = "40P01"
+from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import (
+    ADMIN_SHUTDOWN,
+    CANNOT_CONNECT_NOW,
+    CRASH_SHUTDOWN,
+    DEADLOCK_DETECTED,
+    QUERY_CANCELED,
+    error_line,
+    primary_message,
+)
 # What libpq and psycopg2 say when the server or the network went away (the error has no SQLSTATE).
 _CONNECTION_LOST = re.compile(r"server closed the connection unexpectedly|connection already closed|"
                               r"terminating connection|SSL SYSCALL error|could not receive data|EOF detected|"
                               r"no connection to the server|could not send data|connection not open",
                               re.IGNORECASE)
 APPLICATION_NAME = "hotdash.supabase migration_apply"
-
-
-def _primary(exc):
-    diag = getattr(exc, "diag", None)
-    primary = getattr(diag, "message_primary", None) if diag is not None else None
-    return primary or (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
 
 
 def connection_lost(exc):
@@ -60,7 +57,7 @@ def failure_cause(exc, statement_timeout=0.0, restarted=None):
     connection is then named for what happened rather than for everything it could have been.
     """
     code = getattr(exc, "pgcode", None)
-    primary = _primary(exc)
+    primary = primary_message(exc)
     if code == QUERY_CANCELED:
         if "statement timeout" in primary:
             return "canceled by statement_timeout (%g s)" % statement_timeout
@@ -77,7 +74,7 @@ def failure_cause(exc, statement_timeout=0.0, restarted=None):
                     "another session, or the network failed" % primary)
         return ("the connection to the server was lost (%s): the session was ended, the server restarted or "
                 "crashed, or the network failed" % primary)
-    return "%s (SQLSTATE %s)" % (primary, code) if code else primary
+    return error_line(exc)
 
 
 def reread_history(settings, wait=30.0, interval=0.5, sleep=time.sleep, clock=time.monotonic):

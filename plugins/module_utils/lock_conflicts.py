@@ -42,6 +42,7 @@ except ImportError:  # pragma: no cover - modules report missing_required_lib('p
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief, clip
 
 # --------------------------------------------------------------------------------------------------
 # Lock modes (names as pg_locks.mode shows them) and PostgreSQL's conflict table
@@ -307,8 +308,7 @@ class MigrationLocks(object):
     def summary(self, limit=4):
         """``ACCESS EXCLUSIVE on public.t, SHARE on public.u`` (strongest mode per relation)."""
         items = ["%s on %s" % (sql_mode_name(self.strongest(rel)), rel) for rel in self.relations()]
-        shown = ", ".join(items[:limit])
-        return shown + (" (+%d more)" % (len(items) - limit) if len(items) > limit else "") or "no table locks"
+        return brief(items, limit) or "no table locks"
 
 
 def statement_locks(statement, index=1):
@@ -440,9 +440,7 @@ def redact_query(text, limit=60, secrets=()):
     password or personal data), known secrets and DSN passwords redacted."""
     if text is None:
         return ""
-    text = _LITERAL.sub("'...'", str(text))
-    text = redact(" ".join(text.split()), secrets)
-    return text if len(text) <= limit else text[:max(limit - 3, 0)] + "..."
+    return clip(redact(_LITERAL.sub("'...'", str(text)), secrets), limit)
 
 
 def _age(seconds):
@@ -532,7 +530,7 @@ def wait_until_clear(cur, locks, min_age, budget, log=None, sleep=time.sleep, po
             new = [s for s in blockers if (s.pid, s.prepared_gid) not in seen]
             now = budget.elapsed()
             if new or last_report is None or now - last_report >= 10.0:
-                log.write("  waiting for %s before trying (%.1f s of the %.0f s lock budget left)"
+                log.write("  waiting for %s before trying (%.1f s of the %g s lock budget left)"
                           % (describe_session(blockers[0], secrets),
                              budget.remaining(), budget.seconds)
                           + ("; %d more session(s)" % (len(blockers) - 1) if len(blockers) > 1 else ""))

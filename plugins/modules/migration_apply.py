@@ -20,9 +20,19 @@ description:
     transaction (unless O(non_transactional=isolate)). It refuses Supabase's transaction-mode pooler (port 6543).
   - A session advisory lock makes a second runner on the same database wait at most O(apply_lock_wait) seconds
     and then fail, instead of applying the same migrations twice.
-  - With O(engine=native) (default) each migration and its history row commit in one transaction; a lock not
-    granted within O(lock_timeout) is retried O(lock_retries) times with exponential backoff. The run stops at
-    the first failure; what committed before it stays and is returned in RV(applied).
+  - With O(engine=native) (default) each migration and its history row commit in one transaction, and it never
+    queues behind a long transaction on a live database. Before each attempt it finds the sessions that hold or
+    wait for a lock conflicting with what the migration needs on the tables it touches (parsed with pglast) and
+    does not try while one of them is in a transaction older than O(blocker_transaction_age), logging whom it
+    waits for. An attempt waits at most O(lock_timeout) for its locks (meanwhile the application's queries on
+    that table queue behind it), then rolls back and retries after a jittered exponential backoff starting at
+    O(lock_retry_backoff). When O(lock_retry_budget) is spent it fails with one line naming the blocker (pid,
+    user, application_name, state, transaction age, the start of its query with literals masked), and nothing
+    of that migration is applied.
+  - The run stops at the first failure, and between migrations when its controller is gone (SIGTERM, SIGHUP or
+    SIGINT, or the C(ansible-playbook) that started it died), saying why in the log. After any failure the history
+    is re-read on a fresh connection, and RV(applied) is what it holds, with RV(failed_file), RV(partial) and the
+    cause in words (a terminated session, a server restart, a cancel, a log that cannot be written).
   - With O(engine=cli) the real C(supabase db push --yes) runs, and what it recorded is read back from the history.
   - Progress is appended to a log file as it happens (C(tail -f) works). C(supabase migration down) is never used.
 options:
@@ -66,19 +76,35 @@ options:
     type: str
   lock_timeout:
     description:
-      - Seconds a statement may wait for a lock (PostgreSQL C(lock_timeout)); C(0) waits forever.
+      - Seconds one attempt of a migration may wait for a lock (PostgreSQL C(lock_timeout)). While it waits,
+        every later query on that table queues behind it, so this is the longest stall the apply may cause.
+      - C(0) waits forever (not for a live database).
     type: float
-    default: 5
+    default: 0.2
+  lock_retry_budget:
+    description:
+      - Seconds a migration may spend getting its locks (waiting for old transactions in the way, attempts and
+        backoff) before the run fails naming the blocker (native engine).
+    type: float
+    default: 60
+  blocker_transaction_age:
+    description:
+      - A session holding or waiting for a lock that conflicts with the migration's, in a transaction open for at
+        least this many seconds, is waited for without trying (native engine). Younger ones only cost an attempt
+        bounded by O(lock_timeout).
+    type: float
+    default: 0.5
   lock_retries:
     description:
-      - How many times a migration whose lock was not granted is rolled back and retried (native engine).
+      - At most this many retries of a migration whose lock was not granted (native engine). By default as many as
+        O(lock_retry_budget) allows.
     type: int
-    default: 3
   lock_retry_backoff:
     description:
-      - Seconds before the first retry; doubled for each next one.
+      - Seconds of the first backoff after a refused attempt; doubled for each next one up to 5 s, each drawn at
+        random between half and all of it, so runners and hosts do not retry in step.
     type: float
-    default: 2
+    default: 0.25
   statement_timeout:
     description:
       - Seconds a statement may run (PostgreSQL C(statement_timeout)); C(0) means no limit.
@@ -135,9 +161,16 @@ EXAMPLES = r'''
     db_url: "{{ supabase_db_url }}"
     project_dir: "{{ supabase_project_dir }}"
     environment: staging
-    lock_timeout: 5
     statement_timeout: 300
   register: __supabase_apply_result
+
+- name: Apply under heavy traffic, waiting up to 5 minutes for long reports to finish
+  hotdash.supabase.migration_apply:
+    db_url: "{{ supabase_db_url }}"
+    project_dir: "{{ supabase_project_dir }}"
+    environment: production
+    lock_timeout: 0.1
+    lock_retry_budget: 300
 
 - name: Apply through the Supabase CLI instead
   hotdash.supabase.migration_apply:
@@ -203,10 +236,39 @@ cli_version:
   type: str
   sample: 2.122.1
 failed_file:
-  description: The migration file that failed.
+  description: The migration file that failed (was not applied, or only partly with RV(partial)).
   returned: on failure of a migration
   type: str
   sample: 20251015000100_dashboard_tile_queries.sql
+partial:
+  description: Whether the failed file is partially applied (its non-transactional statements ran, it has no history
+    row); it then needs completing by hand and C(migration_repair state=applied).
+  returned: on failure of a migration
+  type: bool
+  sample: false
+cause:
+  description: Why the run failed, in words (the server's message, a terminated session, a server restart, the
+    blocker that held a lock past the budget, a log that cannot be written, the signal that stopped it).
+  returned: on failure
+  type: str
+  sample: "received SIGTERM"
+applied_verified:
+  description: Whether RV(applied) was re-read from the history after the failure (false only when the server could
+    not be reached again within 30 s; RV(applied) is then what the apply knew).
+  returned: on failure after the apply started
+  type: bool
+  sample: true
+blocker:
+  description: The session that held or waited for a conflicting lock when the lock budget was spent, on one line.
+  returned: when a migration's locks were not granted within O(lock_retry_budget)
+  type: str
+  sample: "pid 4242 (user app, application_name 'report', idle in transaction, transaction open 95.2 s, holds
+    AccessShareLock on public.facts, query: select * from facts where id = '...')"
+stopped:
+  description: Why the run stopped between migrations (a signal, or the controller process gone).
+  returned: when the run was stopped
+  type: str
+  sample: "the controller process 4242 (ansible-playbook) is gone"
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import connection_settings, new_module, run_module
@@ -222,6 +284,7 @@ def body(module):
         include_all=params["include_all"], allow_remote_only=params["allow_remote_only"],
         target_version=params["target_version"], lock_timeout=params["lock_timeout"],
         lock_retries=params["lock_retries"], lock_retry_backoff=params["lock_retry_backoff"],
+        lock_retry_budget=params["lock_retry_budget"], blocker_transaction_age=params["blocker_transaction_age"],
         statement_timeout=params["statement_timeout"], apply_lock_wait=params["apply_lock_wait"],
         non_transactional=params["non_transactional"], cli_path=params["cli_path"],
         minimum_cli_version=params["minimum_cli_version"], cli_timeout=params["cli_timeout"])
@@ -237,9 +300,11 @@ def main():
         include_all=dict(type="bool", default=False),
         allow_remote_only=dict(type="bool", default=False),
         target_version=dict(type="str"),
-        lock_timeout=dict(type="float", default=5),
-        lock_retries=dict(type="int", default=3),
-        lock_retry_backoff=dict(type="float", default=2),
+        lock_timeout=dict(type="float", default=0.2),
+        lock_retry_budget=dict(type="float", default=60),
+        blocker_transaction_age=dict(type="float", default=0.5),
+        lock_retries=dict(type="int"),
+        lock_retry_backoff=dict(type="float", default=0.25),
         statement_timeout=dict(type="float", default=0),
         apply_lock_wait=dict(type="float", default=30),
         non_transactional=dict(type="str", default="refuse", choices=list(NON_TRANSACTIONAL_MODES)),

@@ -184,17 +184,20 @@ def test_lock_timeout_retries_then_fails_clearly(db, project, tmp_path, run_modu
     db.execute("create table busy (id int)")
     write(project, "20251011000000_alter.sql", "alter table busy add column note text;")
     blocker = db.connect(autocommit=False)
+    blocker_pid = blocker.get_backend_pid()
     try:
         blocker.cursor().execute("lock table busy in access exclusive mode")
+        # A blocker "younger" than blocker_transaction_age is tried against; lock_retries bounds the tries.
         result = run_module("migration_apply", args(db, project, tmp_path, lock_timeout=0.2, lock_retries=2,
-                                                    lock_retry_backoff=0.05))
+                                                    lock_retry_backoff=0.05, blocker_transaction_age=60))
     finally:
         blocker.rollback()
         blocker.close()
     assert result["failed"] and "\n" not in result["msg"]
-    assert "lock was not granted" in result["msg"] and "after 3 attempt(s)" in result["msg"]
-    assert db.history() == {}
-    assert "retry 2 of 2" in (tmp_path / "apply.log").read_text()
+    assert "ACCESS EXCLUSIVE on busy not granted" in result["msg"] and "(3 attempt(s), lock_timeout 0.2 s" in result["msg"]
+    assert "in the way: pid %d" % blocker_pid in result["msg"] and result["failed_file"]
+    assert db.history() == {} and result["applied"] == [] and result["partial"] is False
+    assert "lock not granted within 0.2 s (attempt 2); in the way: pid" in (tmp_path / "apply.log").read_text()
 
 
 def test_lock_timeout_retry_succeeds_when_lock_is_released(db, project, tmp_path):

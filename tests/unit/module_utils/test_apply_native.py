@@ -23,5 +23,28 @@ def test_apply_one_retries_lock_timeouts_with_backoff(monkeypatch):
         namedtuple("M", "version name filename")("1", "a", "1_a.sql"), ["alter table t add c int"], [],
         [dict(transactional=True, indexes=[1])])
     sleeps = []
-    result = apply_native.apply_one(None, planned, ApplyOptions(lock_retries=3, lock_retry_backoff=0.5), sleep=sleeps.append)
-    assert result["attempts"] == 3 and sleeps == [0.5, 1.0] and calls == [True, True, True]
+    result = apply_native.apply_one(NoBlockers(), planned, ApplyOptions(lock_retries=3, lock_retry_backoff=0.5),
+                                    sleep=sleeps.append)
+    # Jittered exponential backoff: each wait between half and all of 0.5 s, then of 1 s.
+    assert result["attempts"] == 3 and calls == [True, True, True]
+    assert len(sleeps) == 2 and 0.25 <= sleeps[0] <= 0.5 and 0.5 <= sleeps[1] <= 1.0
+
+
+class NoBlockers(object):
+    """A connection whose pg_locks shows nobody in the way (for apply_one's checks between attempts)."""
+    autocommit = True
+
+    def cursor(self):
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def execute(self, query, params=None):
+        pass
+
+    def fetchall(self):
+        return []
