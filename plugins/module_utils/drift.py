@@ -155,7 +155,7 @@ class DriftReport(object):
             "naming": local.naming,
             "duplicates": dict(local.duplicates),
             "duplicate_message": local.duplicate_message(row.version for row in self.remote),
-            "skipped": list(local.skipped),
+            "ignored_files": list(local.ignored_files),
             "hazards": list(local.hazards),
             "mixed_widths": self.mixed_widths,
             "newest_applied": self.newest_applied,
@@ -233,13 +233,22 @@ def state_checks(report, severities=None):
 
 
 def naming_message(local):
-    """One line naming the non-compliant files and what to rename them to; None when all comply."""
+    """One line naming the non-compliant files and what to rename them to; None when all comply.
+
+    ``.sql`` files the CLI ignores because their name does not fit ``<version>_<name>.sql`` count too: they
+    look like migrations, and nothing would ever apply them.
+    """
     items = local.naming["non_compliant"]
-    if not items:
-        return None
-    renames = ["%s -> %s" % (item["file"], item["suggested"] or "<YYYYMMDDHHMMSS>_<name>.sql") for item in items]
-    return ("migration naming: %d of %d files (%.1f %%) have a 14-digit YYYYMMDDHHMMSS version; rename %s"
-            % (local.naming["compliant"], local.naming["total"], local.naming["percent"], brief(renames, 10)))
+    parts = []
+    if items:
+        renames = ["%s -> %s" % (item["file"], item["suggested"] or "<YYYYMMDDHHMMSS>_<name>.sql") for item in items]
+        parts.append("migration naming: %d of %d files (%.1f %%) have a 14-digit YYYYMMDDHHMMSS version; rename %s"
+                     % (local.naming["compliant"], local.naming["total"], local.naming["percent"],
+                        brief(renames, 10)))
+    if local.misnamed:
+        parts.append("the CLI ignores %s; rename to <YYYYMMDDHHMMSS>_<name>.sql"
+                     % brief(["%s (%s)" % (item["file"], item["reason"]) for item in local.misnamed], 10))
+    return "; ".join(parts) or None
 
 
 def hazard_message(local):

@@ -4,7 +4,7 @@
 """The local ``supabase/migrations`` directory, seen exactly as the Supabase CLI sees it.
 
 * A file is a migration when its name matches ``^([0-9]+)_(.*)\\.sql$`` (the CLI's pattern);
-  every other entry is reported in ``skipped`` with the reason, since the CLI skips it with only
+  every other entry is reported in ``ignored_files`` with the reason, since the CLI skips it with only
   a warning on stderr.
 * Order: by version compared as text, files sharing a version by file name (what
   ``supabase db push`` 2.122.1 does; older releases ordered by file name, which differs when one
@@ -172,13 +172,14 @@ def _plan_renames(migrations):
 
 
 class LocalDirectory(object):
-    """The migrations directory: ordered migrations, skipped files, duplicates, naming, hazards."""
+    """The migrations directory: ordered migrations, ignored files, duplicates, naming, hazards."""
 
-    def __init__(self, path, migrations, skipped, project_dir=None):
+    def __init__(self, path, migrations, ignored_files, project_dir=None):
         self.path = path
         self.project_dir = project_dir
         self.migrations = migrations
-        self.skipped = skipped
+        # Not "skipped": a result key of that name makes Ansible read the task as skipped.
+        self.ignored_files = ignored_files
         self.by_version = {}
         self.duplicates = {}
         for migration in migrations:
@@ -246,11 +247,17 @@ class LocalDirectory(object):
         migration = next(m for m in self.migrations if m.filename == filename)
         return "a unique 14-digit YYYYMMDDHHMMSS version (%s_%s.sql)" % ("<YYYYMMDDHHMMSS>", migration.name)
 
+    @property
+    def misnamed(self):
+        """Ignored ``.sql`` files meant as migrations (not the CLI's legacy init): the CLI never applies them."""
+        return [item for item in self.ignored_files
+                if item["file"].lower().endswith(".sql") and not item["reason"].startswith("legacy")]
+
     def as_dict(self):
         return {
             "path": self.path,
             "migrations": [m.as_dict() for m in self.migrations],
-            "skipped": list(self.skipped),
+            "ignored_files": list(self.ignored_files),
             "duplicates": dict(self.duplicates),
             "mixed_widths": self.mixed_widths,
             "naming": self.naming,
@@ -308,24 +315,24 @@ def load_directory(path):
         raise MigrationDirectoryError("cannot list migrations directory %s: %s"
                                       % (migrations_dir, exc.strerror or exc))
     migrations = []
-    skipped = []
+    ignored = []
     for index, (filename, is_dir) in enumerate(entries):
         if is_dir:
             continue
         if index == 0:
             legacy = _LEGACY_INIT_RE.search(filename)
             if legacy and int(legacy.group(1)) < _LEGACY_INIT_BEFORE:
-                skipped.append({"file": filename, "reason": "legacy <timestamp>_init.sql before 20211209000000 "
+                ignored.append({"file": filename, "reason": "legacy <timestamp>_init.sql before 20211209000000 "
                                                             "as the first file (the CLI never applies it)"})
                 continue
         match = MIGRATION_FILE_RE.match(filename)
         if not match:
-            skipped.append({"file": filename, "reason": _skip_reason(filename, False)})
+            ignored.append({"file": filename, "reason": _skip_reason(filename, False)})
             continue
         migrations.append(LocalMigration(os.path.join(migrations_dir, filename), match.group(1), match.group(2)))
     # Stable: files sharing a version stay in file-name order.
     migrations.sort(key=lambda m: version_sort_key(m.version))
-    return LocalDirectory(migrations_dir, migrations, skipped, project_dir=project_dir)
+    return LocalDirectory(migrations_dir, migrations, ignored, project_dir=project_dir)
 
 
 def default_rollback_dir(project_dir):

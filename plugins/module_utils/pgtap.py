@@ -57,12 +57,12 @@ class SqlTestFile(object):
         self.production = production
         self.read_only = production or not pgtap
         self.plan = None
-        self.skipped = []
+        self.not_run = []
         if pgtap and production:
             # Never create the extension on production; pgTAP's plan() is called by the collection (see run).
-            self.skipped = [s for s in statements if _creates_pgtap(s)]
+            self.not_run = [s for s in statements if _creates_pgtap(s)]
             self.plan = next((s for s in statements if _plan_call(s) is not None), None)
-        self.statements = [s for s in statements if s not in self.skipped and s is not self.plan]
+        self.statements = [s for s in statements if s not in self.not_run and s is not self.plan]
 
 
 def _creates_pgtap(statement):
@@ -209,9 +209,9 @@ def run_test_file(session, test):
     duration = (time.monotonic() - started) * 1000.0
     tap = parse_tap(output)
     data = {"statements": len(test.statements), "read_only": test.read_only, "pgtap": test.pgtap, "tap": tap}
-    if test.skipped:
+    if test.not_run:
         data["not_run"] = ["statement %d (%s): production never creates extensions" % (s.index, s.kind)
-                           for s in test.skipped]
+                           for s in test.not_run]
     if not tap["tap"]:
         return make_check(name, "ok", "%d statement(s) ran without error; rolled back" % len(test.statements),
                           duration_ms=duration, data=data)

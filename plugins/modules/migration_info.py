@@ -179,8 +179,11 @@ duplicate_message:
   returned: success
   type: str
   sample: null
-skipped:
-  description: Files in the directory that the CLI skips (they do not match C(<version>_<name>.sql)), with the reason.
+ignored_files:
+  description:
+    - Files in the directory that the CLI ignores (they do not match C(<version>_<name>.sql)), with the reason.
+    - Such C(.sql) files also make the C(naming) check find something (nothing would ever apply them).
+    - Called C(skipped) in earlier versions; renamed because Ansible reads a result key C(skipped) as "the task was skipped".
   returned: success
   type: list
   elements: dict

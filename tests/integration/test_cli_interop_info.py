@@ -146,4 +146,4 @@ def test_local_order_equals_the_clis_push_order(cli_runner, db, tmp_path):
     assert cli_order == [m.filename for m in local.migrations]
     assert local.mixed_widths is True
     skipped = set(re.findall(r"Skipping migration (\S+)\.\.\.", dry.stderr))
-    assert skipped == set(s["file"] for s in local.skipped)
+    assert skipped == set(s["file"] for s in local.ignored_files)

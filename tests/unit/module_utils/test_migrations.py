@@ -93,7 +93,7 @@ def test_skipped_files_have_reasons(tmp_path):
                           "README.md": "x", "20251017120001_ok.sql": "select 1;"})
     (mig / "subdir").mkdir()
     local = load_directory(str(tmp_path))
-    reasons = dict((s["file"], s["reason"]) for s in local.skipped)
+    reasons = dict((s["file"], s["reason"]) for s in local.ignored_files)
     assert set(reasons) == {"20251017120000.sql", "20251017-dash.sql", "x.SQL", "README.md"}
     assert "lowercase" in reasons["x.SQL"] and "_<name>" in reasons["20251017120000.sql"]
     assert [m.filename for m in local.migrations] == ["20251017120001_ok.sql"]
@@ -102,7 +102,8 @@ def test_skipped_files_have_reasons(tmp_path):
 def test_legacy_init_first_file_is_skipped(tmp_path):
     make(tmp_path, {"20211001000000_init.sql": "select 1;", "20211001000001_next.sql": "select 1;"})
     local = load_directory(str(tmp_path))
-    assert [s["file"] for s in local.skipped] == ["20211001000000_init.sql"]
+    assert [s["file"] for s in local.ignored_files] == ["20211001000000_init.sql"]
+    assert local.misnamed == []
 
 
 def test_down_scripts_in_migrations_are_hazards_and_rollbacks_are_found(tmp_path):

@@ -41,12 +41,12 @@ def test_the_files_wrapper_is_dropped_and_the_rest_numbered_as_in_the_file(tmp_p
     test = load(tmp_path, PGTAP)
     assert [(s.index, s.kind) for s in test.statements] == [
         (2, "CREATE EXTENSION"), (3, "SET search_path"), (4, "SELECT"), (5, "SELECT"), (6, "SELECT")]
-    assert test.pgtap and not test.read_only and test.plan is None and test.skipped == []
+    assert test.pgtap and not test.read_only and test.plan is None and test.not_run == []
 
 
 def test_on_production_pgtap_is_read_only_without_create_extension_or_the_files_plan(tmp_path):
     test = load(tmp_path, PGTAP, environment="production")
-    assert test.read_only and [s.index for s in test.skipped] == [2] and test.plan.index == 4
+    assert test.read_only and [s.index for s in test.not_run] == [2] and test.plan.index == 4
     assert [s.index for s in test.statements] == [3, 5, 6]
     assert pgtap._plan_call(test.plan) == ("plan", 2)  # pylint: disable=protected-access
     no_plan = load(tmp_path, "select * from no_plan();\nselect ok(true);", environment="production")

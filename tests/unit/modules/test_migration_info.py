@@ -22,7 +22,7 @@ def test_documented_options_match_the_argument_spec():
     yaml.safe_load(migration_info.EXAMPLES)
     returned = yaml.safe_load(migration_info.RETURN)
     for key in ("checks", "passed", "counts", "entries", "state_counts", "in_sync", "pending", "remote_only",
-                "content_changed", "out_of_order", "naming", "duplicates", "skipped", "mixed_widths", "newest_applied",
+                "content_changed", "out_of_order", "naming", "duplicates", "ignored_files", "mixed_widths", "newest_applied",
                 "history_table_exists"):
         assert key in returned
 
