@@ -71,15 +71,30 @@ def write_file(path, data, mode=ARTIFACT_MODE):
     return path
 
 
-def open_append(path, mode=ARTIFACT_MODE):
-    """A text handle appending to ``path`` (a JSON-lines log); a new file is created with ``mode`` minus the umask."""
+def open_append(path, mode=ARTIFACT_MODE, readable=False):
+    """A text handle appending to ``path`` (a JSON-lines log); a new file is created with ``mode`` minus the umask.
+
+    ``readable=True`` opens it ``a+`` (read what is there, append after it), for a locked check-and-append.
+    """
     make_directories(os.path.dirname(os.path.abspath(path)))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
-    return io.open(fd, "a", encoding="utf-8", closefd=True)
+    fd = os.open(path, (os.O_RDWR if readable else os.O_WRONLY) | os.O_CREAT | os.O_APPEND, mode)
+    return io.open(fd, "a+" if readable else "a", encoding="utf-8", closefd=True)
 
 
-def open_new(path, mode=ARTIFACT_MODE):
-    """A text handle on a NEW file (FileExistsError if it exists), created with ``mode`` minus the umask."""
+def open_new(path, mode=ARTIFACT_MODE, replace=False):
+    """A text handle on a NEW file, created with ``mode`` minus the umask.
+
+    An existing file is FileExistsError, or with ``replace=True`` removed first (so it gets the mode, too).
+    """
     make_directories(os.path.dirname(os.path.abspath(path)))
+    if replace and os.path.lexists(path):
+        os.unlink(path)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     return io.open(fd, "w", encoding="utf-8", closefd=True)
+
+
+def create_private(path):
+    """An empty file created ``PRIVATE_MODE`` before a child process writes into it (a dump never readable by others)."""
+    make_directories(os.path.dirname(os.path.abspath(path)))
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE))
+    return path

@@ -28,6 +28,7 @@ except ImportError:  # pragma: no cover - modules report missing_required_lib('p
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.approval import GATES, RECORDED_MODES
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.artifacts import PRIVATE_MODE
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import append_once
 from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import iso, parse_timestamp
 
@@ -250,7 +251,7 @@ def append_jsonl(report_dir, record, host, run_id=None, check_mode=False):
     key = record_key(record, host, run_id)
     appended = append_once(path, lambda current: key in _keys_from_lines(current.splitlines()),
                            lambda current: jsonl_line(record, host, run_id) + "\n", check_mode=check_mode,
-                           what="approvals file")
+                           what="approvals file", mode=PRIVATE_MODE)
     return path, appended
 
 

@@ -17,9 +17,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import io
 import math
 import os
-import tempfile
 
 try:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -28,6 +28,7 @@ try:
 except ImportError:  # pragma: no cover - exercised by the module's warning
     HAS_MATPLOTLIB = False
 
+from ansible_collections.hotdash.supabase.plugins.module_utils.artifacts import write_file
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 
 _RED = "#c0392b"
@@ -147,13 +148,10 @@ def render_chart(samples, thresholds, path, title="Post-apply monitor", judgemen
     figure.tight_layout()
 
     path = os.path.abspath(path)
-    directory = os.path.dirname(path)
+    image = io.BytesIO()
+    figure.savefig(image, format="png")
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-chart-", suffix=".png")
-        with os.fdopen(fd, "wb") as handle:
-            figure.savefig(handle, format="png")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        write_file(path, image.getvalue())
     except (OSError, IOError) as exc:
         raise InvalidInput("cannot write the monitor chart %s: %s" % (path, exc.strerror or exc))
     return path

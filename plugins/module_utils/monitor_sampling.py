@@ -31,6 +31,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.errors import Inv
 from ansible_collections.hotdash.supabase.plugins.module_utils.listing import clip
 from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import first_line
 from ansible_collections.hotdash.supabase.plugins.module_utils.probes import summarize_calls
+from ansible_collections.hotdash.supabase.plugins.module_utils.artifacts import open_new
 from ansible_collections.hotdash.supabase.plugins.module_utils.sql_guard import SAME_QUOTING_SQL, mask_statement_text
 
 P95_Z = 1.645
@@ -298,11 +299,8 @@ class SampleLog(object):
     def __init__(self, path, secrets=()):
         self.path = os.path.abspath(path)
         self.secrets = list(secrets)
-        directory = os.path.dirname(self.path)
         try:
-            if not os.path.isdir(directory):
-                os.makedirs(directory)
-            self.handle = open(self.path, "w")
+            self.handle = open_new(self.path, replace=True)
         except (OSError, IOError) as exc:
             raise InvalidInput("cannot write the samples file %s: %s" % (self.path, exc.strerror or exc))
 

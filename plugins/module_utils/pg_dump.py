@@ -14,6 +14,7 @@ import os
 import re
 import time
 
+from ansible_collections.hotdash.supabase.plugins.module_utils.artifacts import create_private
 from ansible_collections.hotdash.supabase.plugins.module_utils.backup import BackupError, finding
 from ansible_collections.hotdash.supabase.plugins.module_utils.process import run_process
 from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import stamp
@@ -39,12 +40,12 @@ def take_pg_dump(settings, backup_dir, host_label, timeout=3600, pg_dump="pg_dum
     Written under a temporary name in the same directory and renamed when complete, so a crashed or
     failed dump never looks like a backup to the ``path`` provider or the rollback role.
     """
-    try:
-        os.makedirs(backup_dir, exist_ok=True)
-    except OSError as exc:
-        raise BackupError("cannot create backup directory %s: %s" % (backup_dir, exc.strerror))
     path = planned_dump_path(backup_dir, host_label, settings.dbname)
     tmp = os.path.join(os.path.dirname(path), ".tmp-%d-%s" % (os.getpid(), os.path.basename(path)))
+    try:
+        create_private(tmp)  # 0600 before pg_dump writes a byte into it
+    except OSError as exc:
+        raise BackupError("cannot create backup directory %s: %s" % (backup_dir, exc.strerror))
     argv = [pg_dump, "--format=custom", "--no-password", "--file", tmp] + list(extra_args or []) + \
         settings.libpq_args()
     env = settings.child_env(dict(os.environ))
@@ -56,7 +57,6 @@ def take_pg_dump(settings, backup_dir, host_label, timeout=3600, pg_dump="pg_dum
         entries = [x for x in listing.splitlines() if x.strip() and not x.startswith(";")]
         if not entries:
             raise BackupError("pg_restore --list found no entries in %s: the dump is unusable" % path)
-        os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

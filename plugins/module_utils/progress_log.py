@@ -13,6 +13,7 @@ __metaclass__ = type
 import errno
 import os
 
+from ansible_collections.hotdash.supabase.plugins.module_utils.artifacts import ARTIFACT_MODE, make_directories
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput, LogUnwritable
 from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import iso_precise, stamp, utc_now
@@ -44,7 +45,7 @@ class ProgressLog(object):
         self.broken = None
         directory = os.path.dirname(os.path.abspath(path))
         try:
-            os.makedirs(directory, exist_ok=True)
+            make_directories(directory)
         except OSError as exc:
             raise InvalidInput("cannot create the log directory %s: %s" % (directory, exc.strerror))
         self.path = self._open(path, exclusive)
@@ -58,7 +59,7 @@ class ProgressLog(object):
             candidates += ["%s_%d%s" % (stem, n, ext) for n in range(2, 100)]
         for candidate in candidates:
             try:
-                fd = os.open(candidate, flags, 0o640)
+                fd = os.open(candidate, flags, ARTIFACT_MODE)
             except OSError as exc:
                 if exc.errno == errno.EEXIST:
                     continue

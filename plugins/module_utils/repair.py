@@ -21,6 +21,7 @@ import io
 import os
 import re
 
+from ansible_collections.hotdash.supabase.plugins.module_utils.artifacts import simple_name
 from ansible_collections.hotdash.supabase.plugins.module_utils.apply_lock import (
     acquire_apply_lock,
     refuse_transaction_pooler,
@@ -118,7 +119,8 @@ class RepairRequest(object):
         self.versions = versions
         self.remote_only = remote_only
         self.baseline_version = str(baseline_version) if baseline_version else None
-        self.baseline_name = baseline_name or "remote_baseline"
+        # It becomes part of a file name (<version>_<name>.sql): a simple name, never ../x.
+        self.baseline_name = simple_name(baseline_name or "remote_baseline", "baseline_name")
         self.schemas = list(schemas or ["public"])
         self.revert_remote_only = revert_remote_only
         self.apply_lock_wait = apply_lock_wait

@@ -16,7 +16,6 @@ __metaclass__ = type
 import copy
 import json
 import os
-import tempfile
 
 try:
     import fcntl
@@ -24,6 +23,13 @@ except ImportError:  # pragma: no cover - not on POSIX
     fcntl = None
 from xml.sax.saxutils import escape, quoteattr
 
+from ansible_collections.hotdash.supabase.plugins.module_utils.artifacts import (
+    ARTIFACT_MODE,
+    make_directories,
+    open_append,
+    simple_name,
+    write_file,
+)
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CheckFailed, InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import utc_now
@@ -215,20 +221,12 @@ def to_junit(suite, checks, timestamp=None):
     return "\n".join(parts) + "\n"
 
 
-def _atomic_write(path, text):
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
-def append_once(path, present, text, check_mode=False, what="file"):
+def append_once(path, present, text, check_mode=False, what="file", mode=ARTIFACT_MODE):
     """Append ``text(current)`` to ``path`` unless ``present(current)`` says it is there already.
 
     Forks of many hosts append to the same run-level files (approvals.jsonl, the feedback entry): an
-    exclusive lock makes the check-and-append atomic. Returns True when it appended (in check mode: would).
+    exclusive lock makes the check-and-append atomic. A new file is created with ``mode`` (artifacts.py).
+    Returns True when it appended (in check mode: would).
     """
     if check_mode:
         try:
@@ -237,8 +235,7 @@ def append_once(path, present, text, check_mode=False, what="file"):
         except (IOError, OSError):
             return True
     try:
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        handle = open(path, "a+")
+        handle = open_append(path, mode=mode, readable=True)
     except OSError as exc:
         raise InvalidInput("cannot write %s %s: %s" % (what, path, exc.strerror))
     with handle:
@@ -259,12 +256,13 @@ def write_report(report_dir, basename, title, checks, meta=None, formats=FORMATS
 
     Every text written is passed through :func:`redact` so a DSN inside a detail never lands in an artifact.
     """
+    simple_name(basename, "name")
     checks = [normalize_check(c) for c in checks]
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise InvalidInput("unknown report format(s) %s; use %s" % (", ".join(unknown), ", ".join(FORMATS)))
     try:
-        os.makedirs(report_dir, exist_ok=True)
+        make_directories(report_dir)
     except OSError as exc:
         raise InvalidInput("cannot create report directory %s: %s" % (report_dir, exc.strerror))
     files = {}
@@ -273,11 +271,11 @@ def write_report(report_dir, basename, title, checks, meta=None, formats=FORMATS
         files["json"] = os.path.join(report_dir, basename + ".json")
         doc = {"title": title, "meta": meta or {}, "summary": summary, "checks": checks,
                "written_at": utc_now().isoformat()}
-        _atomic_write(files["json"], redact(json.dumps(doc, indent=2, sort_keys=True, default=str), secrets))
+        write_file(files["json"], redact(json.dumps(doc, indent=2, sort_keys=True, default=str), secrets))
     if "markdown" in formats:
         files["markdown"] = os.path.join(report_dir, basename + ".md")
-        _atomic_write(files["markdown"], redact(to_markdown(title, checks, meta), secrets))
+        write_file(files["markdown"], redact(to_markdown(title, checks, meta), secrets))
     if "junit" in formats:
         files["junit"] = os.path.join(report_dir, basename + ".junit.xml")
-        _atomic_write(files["junit"], redact(to_junit(basename, checks), secrets))
+        write_file(files["junit"], redact(to_junit(basename, checks), secrets))
     return {"summary": summary, "files": files, "lines": [redact(x, secrets) for x in one_screen(title, checks)]}

@@ -15,24 +15,25 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import re
-import tempfile
 
+from ansible_collections.hotdash.supabase.plugins.module_utils.artifacts import (
+    DIRECTORY_MODE,
+    make_directories,
+    simple_name,
+    write_file,
+)
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import stamp
 
 INDEX_NAME = "index.md"
 RUN_LEVEL = "(run)"
-_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 # Report files are "<phase>.<format>"; the phase is what comes before the first dot.
 _KNOWN_SUFFIXES = (".junit.xml", ".json", ".md", ".log", ".png", ".svg", ".jsonl", ".txt", ".sql", ".csv", ".xml")
 
 
 def make_run_id(label, moment=None):
     """``production_20251019T094600Z``: the label first (sorts per environment or playbook), then UTC time."""
-    if not label or not _SAFE.match(str(label)):
-        raise InvalidInput("label %r cannot name a run directory; use letters, digits, '-', '_' or '.'" % (label,))
+    simple_name(label, "label")
     return "%s_%s" % (label, stamp(moment))
 
 
@@ -43,8 +44,7 @@ def create_run_dir(base_dir, label, run_id=None, moment=None):
     a new id is made; two runs started in the same second get ``_2``, ``_3``... rather than sharing a directory.
     """
     if run_id is not None:
-        if not _RUN_ID.match(str(run_id)):
-            raise InvalidInput("run_id %r is not a plain directory name" % (run_id,))
+        simple_name(run_id, "run_id")
         path = os.path.join(base_dir, run_id)
         existed = os.path.isdir(path)
         _makedirs(path)
@@ -55,7 +55,7 @@ def create_run_dir(base_dir, label, run_id=None, moment=None):
         candidate = base_id if attempt == 1 else "%s_%d" % (base_id, attempt)
         path = os.path.join(base_dir, candidate)
         try:
-            os.mkdir(path)
+            os.mkdir(path, DIRECTORY_MODE)
         except FileExistsError:
             continue
         except OSError as exc:
@@ -66,14 +66,14 @@ def create_run_dir(base_dir, label, run_id=None, moment=None):
 
 def planned_run_dir(base_dir, label, run_id=None, moment=None):
     """What :func:`create_run_dir` would create (check mode)."""
-    run_id = run_id or make_run_id(label, moment)
+    run_id = simple_name(run_id, "run_id") if run_id is not None else make_run_id(label, moment)
     path = os.path.join(base_dir, run_id)
     return run_id, path, not os.path.isdir(path)
 
 
 def _makedirs(path):
     try:
-        os.makedirs(path, exist_ok=True)
+        make_directories(path)
     except OSError as exc:
         raise InvalidInput("cannot create run directory %s: %s" % (path, exc.strerror))
 
@@ -154,9 +154,5 @@ def write_index(run_dir, title=None, meta=None, check_mode=False):
         current = None
     changed = current != text
     if changed and not check_mode:
-        fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".tmp-index-")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        write_file(path, text)
     return path, changed, list_run_files(run_dir)

@@ -37,9 +37,10 @@ def test_chart_without_any_measurement_still_renders(tmp_path):
     assert open(path, "rb").read(8) == PNG_MAGIC
 
 
-def test_chart_to_a_missing_directory_is_a_clear_error(tmp_path):
+def test_chart_where_it_cannot_be_written_is_a_clear_error(tmp_path):
+    (tmp_path / "a-file").write_text("not a directory")
     with pytest.raises(InvalidInput) as info:
-        chart.render_chart(samples([0.0]), Thresholds(), str(tmp_path / "nope" / "monitor.png"))
+        chart.render_chart(samples([0.0]), Thresholds(), str(tmp_path / "a-file" / "monitor.png"))
     assert "cannot write the monitor chart" in str(info.value) and "\n" not in str(info.value)
 
 

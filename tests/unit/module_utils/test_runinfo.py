@@ -24,9 +24,9 @@ def test_run_id_and_unique_directories(tmp_path):
 
 @pytest.mark.parametrize("environment", ["", "../prod", "prod/eu"])
 def test_unsafe_environment_names_are_refused(tmp_path, environment):
-    with pytest.raises(InvalidInput, match="cannot name a run directory"):
+    with pytest.raises(InvalidInput, match="label must be a simple name"):
         runinfo.create_run_dir(str(tmp_path), environment)
-    with pytest.raises(InvalidInput, match="not a plain directory name"):
+    with pytest.raises(InvalidInput, match="run_id must be a simple name"):
         runinfo.create_run_dir(str(tmp_path), "prod", run_id="../x")
 
 
