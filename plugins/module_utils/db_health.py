@@ -15,11 +15,12 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, redact
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ConnectionFailed
-from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief, clip
+from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief
 from ansible_collections.hotdash.supabase.plugins.module_utils.relations import split_relation
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_guard import statement_text_for_artifact
 from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import elapsed_ms
 
 
@@ -68,7 +69,7 @@ def long_running_queries(cur, min_seconds=60, max_query_chars=120):
     out = []
     for pid, user, state, seconds, query, wait in cur.fetchall():
         out.append({"pid": pid, "user": user, "state": state, "duration_s": round(seconds, 1),
-                    "query": redact(clip(query or "", max_query_chars)), "wait_event_type": wait})
+                    "query": statement_text_for_artifact(query, limit=max_query_chars), "wait_event_type": wait})
     return out
 
 
@@ -100,7 +101,7 @@ def locks_on_tables(cur, tables, max_query_chars=120):
     for pid, user, relation, mode, granted, state, seconds, query in cur.fetchall():
         out.append({"pid": pid, "user": user, "relation": relation, "mode": mode, "granted": granted,
                     "state": state, "duration_s": round(seconds or 0.0, 1),
-                    "query": redact(clip(query or "", max_query_chars))})
+                    "query": statement_text_for_artifact(query, limit=max_query_chars)})
     return out
 
 

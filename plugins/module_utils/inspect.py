@@ -20,8 +20,8 @@ import tempfile
 from ansible_collections.hotdash.supabase.plugins.module_utils.cli import SupabaseCli, one_line
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CliError, ConnectionFailed, InvalidInput
-from ansible_collections.hotdash.supabase.plugins.module_utils.listing import clip
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_guard import statement_text_for_artifact
 
 # The reports the runbook's watch window cares about, plus the other read-only ones of CLI 2.122.1.
 DEFAULT_REPORTS = ("locks", "blocking", "long-running-queries", "outliers", "db-stats")
@@ -87,7 +87,8 @@ def with_statement_timeout(settings, seconds):
 
 
 def shorten_rows(rows, secrets=()):
-    """Bound statement texts (``query``/``stmt``) to one line so results stay readable, redacted."""
+    """Bound statement texts (``query``/``stmt``) to one line so results stay readable: redacted, and hidden whole
+    when they mention a password (``pg_stat_statements`` keeps ``ALTER ROLE ... PASSWORD`` verbatim)."""
     out = []
     for row in rows:
         if not isinstance(row, dict):
@@ -96,7 +97,7 @@ def shorten_rows(rows, secrets=()):
         row = dict(row)
         for key in ("query", "stmt"):
             if isinstance(row.get(key), str):
-                row[key] = clip(redact(" ".join(row[key].split()), secrets), _TEXT_LIMIT)
+                row[key] = statement_text_for_artifact(row[key], secrets, _TEXT_LIMIT)
         out.append(row)
     return out
 

@@ -28,11 +28,10 @@ except ImportError:  # pragma: no cover - the module reports missing_required_li
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.db_health import database_connections
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
-from ansible_collections.hotdash.supabase.plugins.module_utils.listing import clip
 from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import first_line
 from ansible_collections.hotdash.supabase.plugins.module_utils.probes import summarize_calls
 from ansible_collections.hotdash.supabase.plugins.module_utils.artifacts import open_new
-from ansible_collections.hotdash.supabase.plugins.module_utils.sql_guard import SAME_QUOTING_SQL, mask_statement_text
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_guard import SAME_QUOTING_SQL, statement_text_for_artifact
 
 P95_Z = 1.645
 QUERY_TEXT_LIMIT = 200
@@ -85,7 +84,7 @@ def error_rate(errors, total):
 def clean_query_text(text, secrets=()):
     """Statement text fit for an artifact: hidden whole when it mentions a password or secret
     (sql_guard.mask_statement_text), DSNs and known secrets redacted, one line, bounded."""
-    return clip(redact(" ".join(mask_statement_text(text or "").split()), secrets), QUERY_TEXT_LIMIT)
+    return statement_text_for_artifact(text, secrets, QUERY_TEXT_LIMIT)
 
 
 def sqlstate_reason(exc):

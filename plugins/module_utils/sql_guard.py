@@ -56,7 +56,9 @@ except ImportError:  # pragma: no cover - modules declare the requirement
     _pg = None
     HAS_PGLAST = False
 
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.listing import clip
 
 QUERY = "query"
 WRITE = "write"
@@ -689,3 +691,9 @@ def mentions_secret(text):
 def mask_statement_text(text):
     """``text`` unchanged, or :data:`MASKED_STATEMENT` when it mentions a password or secret."""
     return MASKED_STATEMENT if mentions_secret(text) else text
+
+
+def statement_text_for_artifact(text, secrets=(), limit=200):
+    """Statement text as reports keep it (``pg_stat_statements``, ``pg_stat_activity``, inspect rows): hidden whole
+    when it mentions a password or secret, DSNs and known secrets redacted, on one line, at most ``limit`` long."""
+    return clip(redact(" ".join(mask_statement_text(text or "").split()), secrets), limit)

@@ -66,3 +66,10 @@ def test_checks_warn_on_blocking_and_long_running_and_skip_missing():
     assert by_name["inspect outliers"]["status"] == "skipped"
     assert "relation missing" in by_name["inspect outliers"]["detail"]
     assert "8 MB" in by_name["inspect db-stats"]["detail"]
+
+
+def test_statement_text_that_mentions_a_password_is_hidden_whole():
+    rows = db_inspect.shorten_rows([{"query": "ALTER ROLE app PASSWORD E'hunter2'", "calls": 3},
+                                    {"stmt": "select 1"}])
+    assert rows[0]["query"] == "[statement text hidden: it mentions a password or secret]" and rows[0]["calls"] == 3
+    assert rows[1]["stmt"] == "select 1"

@@ -265,3 +265,10 @@ def test_statements_that_mention_a_password_are_masked_whole(text):
                                   "select count(*) from pg_stat_activity"])
 def test_ordinary_statements_are_kept(text):
     assert sql_guard.mask_statement_text(text) == text
+
+
+def test_statement_text_for_artifacts_is_masked_redacted_one_line_and_bounded():
+    assert sql_guard.statement_text_for_artifact("select\n  1") == "select 1"
+    assert sql_guard.statement_text_for_artifact("ALTER ROLE app PASSWORD $$hunter2$$") == sql_guard.MASKED_STATEMENT
+    assert sql_guard.statement_text_for_artifact("select 'tok3n-xyz'", secrets=["tok3n-xyz"]) == "select '********'"
+    assert len(sql_guard.statement_text_for_artifact("select " + "1, " * 200, limit=50)) == 50
