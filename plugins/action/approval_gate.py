@@ -33,6 +33,7 @@ from ansible.utils.display import Display
 from ansible_collections.hotdash.supabase.plugins.module_utils import acknowledgements, approval, audit
 from ansible_collections.hotdash.supabase.plugins.module_utils.environments import ENVIRONMENTS, environment_option
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import SupabaseError
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import module_result
 from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import utc_now
 
 display = Display()
@@ -85,8 +86,9 @@ class ActionModule(ActionBase):
             result["failed"] = True
             result["msg"] = str(exc)
             return result
-        result["record"] = record
-        result["checks"] = acknowledgements.acknowledgement_checks(checklist, record["acknowledgements"])
+        result.update(module_result([approval.approval_check(record)]
+                                    + acknowledgements.acknowledgement_checks(checklist, record["acknowledgements"]),
+                                    record=record))
         result["msg"] = "gate %s on %s approved by %s (%s)" % (
             record["gate"], record["environment"], record["approver"], record["mode"])
         return result

@@ -39,6 +39,18 @@ options:
     choices: [skip, fail]
 '''
 
+    ERRORS = r'''
+options:
+  error_status:
+    description:
+      - Report an error that stops the module (the database cannot be reached, a bad option, the CLI failed) as one
+        check with this status and the error as its detail, instead of failing the task; the result then has
+        C(error) too.
+      - For a role that writes one report of all its steps. Unset (the default), such an error fails the task.
+    type: str
+    choices: [fail, warn]
+'''
+
     WAIVERS = r'''
 options:
   waivers:

@@ -7,6 +7,11 @@ A module builds its argument spec, calls :func:`new_module`, and hands a functio
 to :func:`run_module`. That function returns the result dict; any SupabaseError it raises becomes
 ``fail_json(msg=<one line>, **error.result)``; anything else becomes a short message with the
 traceback in ``exception`` (shown at -vvv).
+
+A module that returns checks returns them with :func:`check_result`. When the caller set the shared option
+``error_status`` (a role that writes one report of every step), a SupabaseError is not a failed task but one
+check with that status and the error as its detail: the error is reported by the module that met it, in the
+same shape as every other check, and the role only concatenates.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -25,8 +30,10 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.connection import
     redact,
     secret_values,
 )
-from ansible_collections.hotdash.supabase.plugins.module_utils.errors import SupabaseError
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import module_result
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CheckFailed, SupabaseError
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check, module_result
+
+ERROR_REMEDY = "fix what the message names (connection, configuration, the CLI) and run again"
 
 
 def new_module(argument_spec, with_connection=True, needs_psycopg2=True, **kwargs):
@@ -57,13 +64,32 @@ def check_result(module, checks, what="checks", **extra):
     return module_result(checks, params.get("fail_on_failed", False), what, waivers=params.get("waivers"), **extra)
 
 
-def run_module(module, body):
-    """Run ``body(module) -> dict`` and exit once: exit_json on success, fail_json on error."""
+def error_check_result(module, message, extra, error_check):
+    """The result of a module whose error became a check (see the module docstring)."""
+    status = module.params["error_status"]
+    if callable(error_check):
+        checks = error_check(message, status, extra)
+    else:
+        checks = [make_check(error_check, status, message, ERROR_REMEDY)]
+    keep = dict((key, value) for key, value in extra.items() if key not in ("checks", "passed", "counts", "msg"))
+    result = module_result(checks, waivers=module.params.get("waivers"), error=message, **keep)
+    result["changed"] = bool(extra.get("changed", False))
+    return result
+
+
+def run_module(module, body, error_check=None):
+    """Run ``body(module) -> dict`` and exit once: exit_json on success, fail_json on error.
+
+    ``error_check``: the name of the check an error becomes when the caller set ``error_status``, or a function
+    ``(message, status, error_result) -> [checks]`` for a module that says more (which file, what to do).
+    """
     secrets = list(module.no_log_values)
     try:
         result = body(module)
     except SupabaseError as exc:
         extra = dict(exc.result)
+        if error_check and module.params.get("error_status") and not isinstance(exc, CheckFailed):
+            module.exit_json(**error_check_result(module, redact(str(exc), secrets), extra, error_check))
         extra.setdefault("changed", bool(extra.get("changed", False)))
         module.fail_json(msg=redact(str(exc), secrets), **extra)
     except Exception as exc:  # pylint: disable=broad-except

@@ -64,6 +64,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.lock_conflicts im
 from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import load_directory
 from ansible_collections.hotdash.supabase.plugins.module_utils.non_transactional import describe_findings, find_non_transactional, segments_for
 from ansible_collections.hotdash.supabase.plugins.module_utils.progress_log import NullLog, ProgressLog, apply_log_path
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 
 ENGINES = ("native", "cli")
 NON_TRANSACTIONAL_MODES = ("refuse", "isolate")
@@ -294,11 +295,42 @@ def _failure_report(exc, settings, options, log, result, progress):
     return error
 
 
+def apply_checks(result, check_mode=False):
+    """The apply's report checks: what was pending (as planned, under the lock), and what the apply did."""
+    planned = [item["version"] for item in result.get("plan") or []]
+    return [make_check("pending migrations", "ok", ", ".join(planned) or "none", data={"versions": planned}),
+            make_check("apply (check mode)" if check_mode else "apply", "ok", result["summary"])]
+
+
+def apply_error_checks(message, status, result, check_mode=False):
+    """A failed apply as report checks: ``pending migrations`` when it stopped before a plan (connection, drift
+    refused), otherwise the plan and an ``apply`` check naming what committed before the failure and the log."""
+    if result.get("plan") is None:
+        return [make_check("pending migrations", status, message,
+                           "fix what the message names (connection, drift, configuration) and run again")]
+    applied = [item["version"] for item in result.get("applied") or []]
+    log = result.get("log_path")
+    remedy = ("read the log %s and roll back" % log) if log else "fix what the message names and run again"
+    return [apply_checks(dict(result, summary=""), check_mode)[0],
+            make_check("apply (check mode)" if check_mode else "apply", status,
+                       "%s (applied before the failure: %s)" % (message, ", ".join(applied) or "none"), remedy,
+                       data={"applied": applied, "partial": bool(result.get("partial")),
+                             "failed_file": result.get("failed_file")})]
+
+
+def _failure_facts(exc, result):
+    """What every failed apply reports besides its message and what committed: the plan (None when it stopped
+    before one), ``partial`` and ``failed_file``."""
+    exc.result.setdefault("plan", result.get("plan"))
+    exc.result.setdefault("partial", False)
+    exc.result.setdefault("failed_file", None)
+
+
 def run_apply(settings, project_dir, options, check_mode=False):
     """Plan and (unless ``check_mode``) apply; returns the module's result dict, raises SupabaseError."""
     local = load_directory(project_dir)  # a wrong path fails before any connection
     refuse_transaction_pooler(settings)
-    result = dict(changed=False, engine=options.engine, applied=[], log_path=None)
+    result = dict(changed=False, engine=options.engine, applied=[], log_path=None, partial=False, failed_file=None)
     cli = None
     if options.engine == "cli":  # a missing or too old CLI fails before we connect
         cli = SupabaseCli(path=options.cli_path, timeout=options.cli_timeout)
@@ -316,6 +348,7 @@ def run_apply(settings, project_dir, options, check_mode=False):
         if check_mode or not planned:
             result["changed"] = bool(planned)
             result["summary"] = ("would apply %d migration(s)" % len(planned)) if planned else "nothing to apply"
+            result["checks"] = apply_checks(result, check_mode)
             return result
         log = open_log(options, settings.secrets())
         result["log_path"] = log.path
@@ -324,8 +357,10 @@ def run_apply(settings, project_dir, options, check_mode=False):
                 _apply(conn, cli, settings, local, options, log, result, watch, progress)
             except (SupabaseError, psycopg2.Error) as exc:
                 raise _failure_report(exc, settings, options, log, result, progress)
+        result["checks"] = apply_checks(result, check_mode)
         return result
     except SupabaseError as exc:
+        _failure_facts(exc, result)
         exc.result.setdefault("applied", result["applied"])
         exc.result.setdefault("log_path", result.get("log_path"))
         exc.result.setdefault("started_at", result.get("started_at"))
@@ -336,8 +371,10 @@ def run_apply(settings, project_dir, options, check_mode=False):
     except psycopg2.Error as exc:
         cause = failure_cause(exc, options.statement_timeout)
         _log_quietly(log, "FAILED: %s" % cause)
-        raise ApplyError("database error before anything was applied: %s" % cause, applied=[],
-                         log_path=result.get("log_path"), changed=False, started_at=result.get("started_at"))
+        error = ApplyError("database error before anything was applied: %s" % cause, applied=[],
+                           log_path=result.get("log_path"), changed=False, started_at=result.get("started_at"))
+        _failure_facts(error, result)
+        raise error
     finally:
         release_apply_lock(conn)
         conn.close()

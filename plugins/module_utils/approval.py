@@ -24,6 +24,7 @@ import datetime
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ApprovalRefused, InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import iso, parse_timestamp, utc_now
 
 GATES = ("apply_production", "drift_resolution", "production_rollback", "apply_staging")
@@ -134,3 +135,13 @@ def prompt_text(gate, environment, hosts, versions, summary=None, checklist=()):
             lines.append("    %d. %s [%s]" % (number, item["question"], item["name"]))
     lines.append("Type 'yes' to approve; anything else refuses")
     return "\n".join(lines)
+
+
+def approval_check(record):
+    """The approval as a report check: ``approval <gate>``, ``waived`` for a waiver, ``ok`` otherwise."""
+    detail = "%s by %s at %s" % (record["mode"], record["approver"], record["approved_at"])
+    if record.get("ticket"):
+        detail += ", ticket %s" % record["ticket"]
+    if record.get("reason"):
+        detail += ", reason: %s" % record["reason"]
+    return make_check("approval %s" % record["gate"], "waived" if record["mode"] == "waiver" else "ok", detail)

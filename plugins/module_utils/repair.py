@@ -36,8 +36,10 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.history import (
     ensure_history_table,
     upsert_history,
 )
+from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief
 from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import load_directory
 from ansible_collections.hotdash.supabase.plugins.module_utils.process import run_process
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 from ansible_collections.hotdash.supabase.plugins.module_utils.statements import split_statements
 from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import utc_now
 
@@ -152,10 +154,28 @@ def run_repair(settings, project_dir, request, check_mode=False, diff=False):
         result["summary"] = "%s: %d change(s)%s" % (request.state, sum(1 for a in result["actions"]
                                                                        if a["action"] != "unchanged"),
                                                     " (check mode)" if check_mode else "")
+        result["remote_only_before"] = [row.version for row in report.remote_only]
+        if not check_mode:  # what is left, read again (a fetch wrote files, so the directory too)
+            after = read_state(conn, load_directory(project_dir))[2]
+            result["remote_only_after"] = [row.version for row in after.remote_only]
         return result
     finally:
         release_apply_lock(conn)
         conn.close()
+
+
+def repair_checks(result, check_mode=False):
+    """The repair as report checks: ``repair`` with the summary, and (after a real repair) ``remote-only versions``,
+    failed while the history still has versions without a local file."""
+    checks = [make_check("repair (check mode)" if check_mode else "repair", "ok", result["summary"])]
+    if "remote_only_after" in result:
+        left = result["remote_only_after"]
+        checks.append(make_check("remote-only versions", "fail" if left else "ok",
+                                 "before %d, after %d%s" % (len(result["remote_only_before"]), len(left),
+                                                            (": " + brief(left)) if left else ""),
+                                 "run the playbook with another strategy, or repair by hand with "
+                                 "hotdash.supabase.migration_repair"))
+    return checks
 
 
 def _history_change(conn, result, changes, check_mode):

@@ -44,6 +44,7 @@ _CHECK_OPTIONS = {
     "statement_timeout": dict(type="float", default=30.0),
     "on_missing_table": dict(type="str", default="skip", choices=["skip", "fail"]),
     "waivers": dict(type="dict", default={}),
+    "error_status": dict(type="str", choices=["fail", "warn"]),
 }
 
 
@@ -127,7 +128,8 @@ def module_result(checks, fail_on_failed=False, what="checks", waivers=None, **e
 
 def check_argument_spec(*names, **defaults):
     """Argument spec of the shared check options ``names`` (``fail_on_failed``, ``statement_timeout``,
-    ``on_missing_table``, ``waivers``), as the ``hotdash.supabase.checks`` doc fragment documents them.
+    ``on_missing_table``, ``waivers``, ``error_status``), as the ``hotdash.supabase.checks`` doc fragment documents
+    them.
 
     ``defaults`` overrides an option's default (``fail_on_failed=True``); the module documents that override.
     """

@@ -62,7 +62,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import 
 from ansible_collections.hotdash.supabase.plugins.module_utils.progress_log import NullLog, ProgressLog, rollback_log_path
 from ansible_collections.hotdash.supabase.plugins.module_utils.read_only import writable_session
 from ansible_collections.hotdash.supabase.plugins.module_utils.relations import PLAIN_NAME, qualified
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import module_result, validate_waivers
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check, module_result, validate_waivers
 from ansible_collections.hotdash.supabase.plugins.module_utils.rollback_verify import (
     table_list,
     take_snapshot,
@@ -436,11 +436,12 @@ def run_rollback(settings, options, check_mode=False, api=None):
             result["summary"] = "nothing to roll back: no applied version matches (%s)" % (
                 "versions %s" % ", ".join(options.versions) if options.versions else
                 "newer than %s" % options.target_version if options.target_version else "backup history")
-            return result
+            # Nothing to roll back is the same answer with or without check mode: the check is ``rollback``.
+            return _with_summary_check(result, options, False)
         result["changed"] = True
         if check_mode:
             result["summary"] = "would roll back %s with %s" % (", ".join(result["to_revert"]), options.strategy)
-            return result
+            return _with_summary_check(result, options, check_mode)
         log = open_log(options, secrets)
         result["log_path"] = log.path
         log.write("rollback strategy=%s environment=%s database=%s versions=%s"
@@ -468,12 +469,11 @@ def run_rollback(settings, options, check_mode=False, api=None):
         writable_session(conn)
         after = take_snapshot(conn, options.count_tables, options.schemas)
         after["tables"] = table_list(conn, options.schemas)
-        verdict = module_result(verification_checks(options.strategy, before, after, plan["expected"],
-                                                    plan["dump_counts"]), waivers=options.waivers)
-        result.update(checks=verdict["checks"], passed=verdict["passed"], counts=verdict["counts"])
+        result["checks"] = verification_checks(options.strategy, before, after, plan["expected"], plan["dump_counts"])
+        _with_summary_check(result, options, check_mode)
         failed = [c for c in result["checks"] if c["status"] == "fail"]
         result["succeeded"] = not failed
-        for check in result["checks"]:
+        for check in result["checks"][1:]:
             log.write("verify %s: %s %s" % (check["name"], check["status"], check["detail"]))
         result["summary"] = "rolled back %s with %s; verification %s" % (
             ", ".join(result["reverted"]), options.strategy,
@@ -483,6 +483,7 @@ def run_rollback(settings, options, check_mode=False, api=None):
                 summary=result["summary"], trigger=options.trigger, log=log.path), secrets)
             log.write("recorded rollback exercise %s in hotdash_audit.rollback_exercises" % result["exercise_id"])
         log.write(result["summary"])
+        result["checks"][0]["detail"] = result["summary"]
         if failed and options.fail_on_failed:
             raise CheckFailed("rollback verification failed: %s" % "; ".join(
                 "%s: %s" % (c["name"], c["detail"]) for c in failed), **result)
@@ -491,6 +492,29 @@ def run_rollback(settings, options, check_mode=False, api=None):
         if not conn.closed:
             conn.close()
         log.close()
+
+
+def rollback_check_name(check_mode):
+    return "rollback (check mode)" if check_mode else "rollback"
+
+
+def _with_summary_check(result, options, check_mode):
+    """Put the ``rollback`` check (what was, or would be, rolled back) before the verification checks, waivers
+    applied to all of them; returns ``result``."""
+    checks = [make_check(rollback_check_name(check_mode), "ok", result.get("summary") or "",
+                         data={"strategy": options.strategy, "reverted": list(result["reverted"])})]
+    verdict = module_result(checks + list(result["checks"]), waivers=options.waivers)
+    result.update(checks=verdict["checks"], passed=verdict["passed"], counts=verdict["counts"])
+    return result
+
+
+def error_checks(message, status, result):
+    """A rollback that stopped (while planning or running), as its report check ``rollback``: the error and where
+    its log is."""
+    log = result.get("log_path")
+    return [make_check("rollback", status, message,
+                       "read the log %s" % log if log else "fix what the message names and run again",
+                       data={"reverted": list(result.get("reverted") or [])})]
 
 
 def _safe_record(settings, options, versions, detail, secrets, log):

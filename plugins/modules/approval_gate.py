@@ -199,12 +199,25 @@ record:
                                 "rollback_criteria_defined": true}}
 checks:
   description:
-    - One report check per acknowledged checklist item (the shape M(hotdash.supabase.check_report) takes).
+    - The approval as report checks (the shape M(hotdash.supabase.check_report) takes) - C(approval <gate>),
+      C(waived) for a waiver and C(ok) otherwise, then one check per acknowledged checklist item.
   returned: success
   type: list
   elements: dict
-  sample: [{"name": "acknowledged incident_commander", "status": "ok", "remedy": "",
+  sample: [{"name": "approval apply_production", "status": "ok", "remedy": "",
+            "detail": "headless by maria at 2025-10-19T02:05:00Z, ticket CHG-1042"},
+           {"name": "acknowledged incident_commander", "status": "ok", "remedy": "",
             "detail": "Incident response team on standby (incident commander's name): Ana"}]
+passed:
+  description: True on success (a refused approval fails the task).
+  returned: success
+  type: bool
+  sample: true
+counts:
+  description: Number of checks per status.
+  returned: success
+  type: dict
+  sample: {"ok": 2}
 acknowledgements_missing:
   description: Names of the required acknowledgements that were not passed (headless refusal).
   returned: when the gate refused because acknowledgements were missing or invalid

@@ -91,6 +91,7 @@ extends_documentation_fragment:
   - hotdash.supabase.connection
   - hotdash.supabase.checks
   - hotdash.supabase.checks.WAIVERS
+  - hotdash.supabase.checks.ERRORS
   - hotdash.supabase.attributes
 attributes:
   check_mode:
@@ -154,8 +155,10 @@ backup:
   sample: {"provider": "pg_dump", "newest": "2026-11-26T05:00:00Z", "age_hours": 0.0,
            "path": "artifacts/backups/db1_postgres_20261126T050000Z.dump", "toc_entries": 42, "verified": true}
 path:
-  description: The dump file (provider C(pg_dump)); in check mode, the path it would write.
-  returned: when provider is pg_dump
+  description:
+    - Where the backup is - the dump file (provider C(pg_dump); in check mode, the path it would write), or the newest
+      file found (providers C(path) and C(command)); null when there is no file (provider C(supabase)).
+  returned: success
   type: str
   sample: artifacts/backups/db1_postgres_20261126T050000Z.dump
 pitr_enabled:
@@ -163,6 +166,11 @@ pitr_enabled:
   returned: when provider is supabase
   type: bool
   sample: false
+error:
+  description: The error that stopped the module, when O(error_status) reported it as a check instead of failing the task.
+  returned: on an error with O(error_status)
+  type: str
+  sample: "cannot connect to postgres@db.example.supabase.co:5432/postgres: Connection refused"
 '''
 
 import time
@@ -214,6 +222,7 @@ def body(module):
                              timeout=params["dump_timeout"], pg_dump=params["pg_dump_path"],
                              pg_restore=params["pg_restore_path"], now=time.time())
         result.update(changed=True, path=found["path"])
+    result.setdefault("path", found.get("file"))
     status, detail, remedy = engine.evaluate(found, max_age)
     return check_result(module, [make_check("backup", status, detail, remedy, data=found)], "backup check",
                         backup=found, max_age_hours=max_age, **result)
@@ -238,9 +247,9 @@ def main():
         pg_restore_path=dict(type="path", default="pg_restore"),
         dump_timeout=dict(type="int", default=3600),
     )
-    argument_spec.update(check_argument_spec("fail_on_failed", "waivers"))
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers", "error_status"))
     module = new_module(argument_spec, needs_psycopg2=False, supports_check_mode=True)
-    run_module(module, body)
+    run_module(module, body, error_check="backup")
 
 
 if __name__ == "__main__":

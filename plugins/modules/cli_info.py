@@ -34,6 +34,7 @@ extends_documentation_fragment:
   - hotdash.supabase.cli.MINIMUM_CLI_VERSION
   - hotdash.supabase.checks
   - hotdash.supabase.checks.WAIVERS
+  - hotdash.supabase.checks.ERRORS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 author:
@@ -99,6 +100,11 @@ reason:
   returned: always
   type: str
   sample: ""
+error:
+  description: The error that stopped the module, when O(error_status) reported it as a check instead of failing the task.
+  returned: on an error with O(error_status)
+  type: str
+  sample: "cannot connect to postgres@db.example.supabase.co:5432/postgres: Connection refused"
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, new_module, run_module
@@ -139,9 +145,9 @@ def main():
         minimum_cli_version=dict(type="str", default=MINIMUM_CLI_VERSION),
         severity=dict(type="str", default="fail", choices=["fail", "warn"]),
     )
-    argument_spec.update(check_argument_spec("fail_on_failed", "waivers", fail_on_failed=True))
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers", "error_status", fail_on_failed=True))
     module = new_module(argument_spec, with_connection=False, needs_psycopg2=False, supports_check_mode=True)
-    run_module(module, body)
+    run_module(module, body, error_check="supabase_cli")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ extends_documentation_fragment:
   - hotdash.supabase.cli.MINIMUM_CLI_VERSION
   - hotdash.supabase.checks
   - hotdash.supabase.checks.WAIVERS
+  - hotdash.supabase.checks.ERRORS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
@@ -102,6 +103,11 @@ cli_version:
   returned: success
   type: str
   sample: 2.122.1
+error:
+  description: The error that stopped the module, when O(error_status) reported it as a check instead of failing the task.
+  returned: on an error with O(error_status)
+  type: str
+  sample: "cannot connect to postgres@db.example.supabase.co:5432/postgres: Connection refused"
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, connection_settings, new_module, run_module
@@ -130,9 +136,9 @@ def main():
         statement_timeout=dict(type="float", default=30),
     )
     argument_spec.update(cli_argument_spec())
-    argument_spec.update(check_argument_spec("fail_on_failed", "waivers"))
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers", "error_status"))
     module = new_module(argument_spec, needs_psycopg2=False, supports_check_mode=True)
-    run_module(module, body)
+    run_module(module, body, error_check="supabase inspect db")
 
 
 if __name__ == "__main__":

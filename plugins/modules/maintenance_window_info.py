@@ -41,6 +41,7 @@ options:
 extends_documentation_fragment:
   - hotdash.supabase.checks
   - hotdash.supabase.checks.WAIVERS
+  - hotdash.supabase.checks.ERRORS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 author:
@@ -95,6 +96,11 @@ next_window_start:
   returned: when outside
   type: str
   sample: "2026-11-27T02:00:00Z"
+error:
+  description: The error that stopped the module, when O(error_status) reported it as a check instead of failing the task.
+  returned: on an error with O(error_status)
+  type: str
+  sample: "cannot connect to postgres@db.example.supabase.co:5432/postgres: Connection refused"
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, new_module, run_module
@@ -122,9 +128,9 @@ def main():
         now=dict(type="str"),
         override_reason=dict(type="str"),
     )
-    argument_spec.update(check_argument_spec("fail_on_failed", "waivers"))
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers", "error_status"))
     module = new_module(argument_spec, with_connection=False, needs_psycopg2=False, supports_check_mode=True)
-    run_module(module, body)
+    run_module(module, body, error_check="maintenance_window")
 
 
 if __name__ == "__main__":

@@ -135,6 +135,7 @@ extends_documentation_fragment:
   - hotdash.supabase.connection
   - hotdash.supabase.cli
   - hotdash.supabase.cli.MINIMUM_CLI_VERSION
+  - hotdash.supabase.checks.ERRORS
   - hotdash.supabase.attributes
 attributes:
   check_mode:
@@ -235,15 +236,38 @@ cli_version:
   returned: when O(engine=cli) ran the CLI
   type: str
   sample: 2.122.1
+checks:
+  description:
+    - C(pending migrations) (the versions planned, under the apply lock) and C(apply) (or C(apply (check mode))) with
+      the summary, for M(hotdash.supabase.check_report).
+    - With O(error_status), a failure is a check with that status - C(pending migrations) when it stopped before a
+      plan (connection, drift refused), otherwise C(apply), naming what committed before the failure.
+  returned: success, or a failure with O(error_status)
+  type: list
+  elements: dict
+  sample: [{"name": "pending migrations", "status": "ok", "detail": "20251019090000"},
+           {"name": "apply", "status": "ok", "detail": "applied 1 migration(s)"}]
+passed:
+  description: True unless the apply failed.
+  returned: success, or a failure with O(error_status)
+  type: bool
+  sample: true
+counts:
+  description: Number of checks per status.
+  returned: success, or a failure with O(error_status)
+  type: dict
+  sample: {"ok": 2}
 failed_file:
-  description: The migration file that failed (was not applied, or only partly with RV(partial)).
-  returned: on failure of a migration
+  description: The migration file that failed (was not applied, or only partly with RV(partial)); C(null) when nothing
+    failed.
+  returned: always
   type: str
   sample: 20251015000100_dashboard_tile_queries.sql
 partial:
   description: Whether the failed file is partially applied (its non-transactional statements ran, it has no history
-    row); it then needs completing by hand and C(migration_repair state=applied).
-  returned: on failure of a migration
+    row); it then needs completing by hand and C(migration_repair state=applied). What committed before it is in
+    RV(applied).
+  returned: always
   type: bool
   sample: false
 cause:
@@ -269,12 +293,34 @@ stopped:
   returned: when the run was stopped
   type: str
   sample: "the controller process 4242 (ansible-playbook) is gone"
+failed_version:
+  description: The version of RV(failed_file).
+  returned: when a migration failed
+  type: str
+  sample: "20251015000100"
+failed_statement:
+  description: The 1-based number of the statement that failed (native engine), when it could be told.
+  returned: when a migration failed
+  type: int
+  sample: 2
+failed_error:
+  description: The failing statement's error on one line (native engine).
+  returned: when a migration failed
+  type: str
+  sample: "division by zero (SQLSTATE 22012)"
+error:
+  description: The error, when O(error_status) reported the failure as a check instead of failing the task.
+  returned: on failure with O(error_status)
+  type: str
+  sample: "migration 20251015000100_dashboard_tile_queries.sql failed at statement 2 of 3 (...): division by zero"
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import connection_settings, new_module, run_module
-from ansible_collections.hotdash.supabase.plugins.module_utils.apply import ENGINES, NON_TRANSACTIONAL_MODES, ApplyOptions, run_apply
+from ansible_collections.hotdash.supabase.plugins.module_utils.apply import (ENGINES, NON_TRANSACTIONAL_MODES, ApplyOptions,
+                                                                             apply_error_checks, run_apply)
 from ansible_collections.hotdash.supabase.plugins.module_utils.cli import cli_argument_spec
 from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result
 
 
 def body(module):
@@ -288,7 +334,14 @@ def body(module):
         statement_timeout=params["statement_timeout"], apply_lock_wait=params["apply_lock_wait"],
         non_transactional=params["non_transactional"], cli_path=params["cli_path"],
         minimum_cli_version=params["minimum_cli_version"], cli_timeout=params["cli_timeout"])
-    return run_apply(connection_settings(module), params["project_dir"], options, check_mode=module.check_mode)
+    result = run_apply(connection_settings(module), params["project_dir"], options, check_mode=module.check_mode)
+    checks = result.pop("checks")
+    return module_result(checks, **result)
+
+
+def error_checks(module):
+    """A failed apply as its report checks (what committed before it, where the log is), for ``error_status``."""
+    return lambda message, status, result: apply_error_checks(message, status, result, module.check_mode)
 
 
 def main():
@@ -311,8 +364,9 @@ def main():
         cli_timeout=dict(type="int", default=3600),
     )
     argument_spec.update(cli_argument_spec())
+    argument_spec.update(check_argument_spec("error_status"))
     module = new_module(argument_spec, supports_check_mode=True)
-    run_module(module, body)
+    run_module(module, body, error_check=error_checks(module))
 
 
 if __name__ == "__main__":

@@ -57,6 +57,7 @@ extends_documentation_fragment:
   - hotdash.supabase.connection
   - hotdash.supabase.checks
   - hotdash.supabase.checks.WAIVERS
+  - hotdash.supabase.checks.ERRORS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
@@ -214,6 +215,11 @@ migrations_dir:
   returned: success
   type: str
   sample: /srv/hot-dash/supabase/migrations
+error:
+  description: The error that stopped the module, when O(error_status) reported it as a check instead of failing the task.
+  returned: on an error with O(error_status)
+  type: str
+  sample: "cannot connect to postgres@db.example.supabase.co:5432/postgres: Connection refused"
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, connection_settings, new_module, run_module
@@ -243,9 +249,9 @@ def main():
         project_dir=dict(type="path", required=True),
         severities=dict(type="dict", default={}),
     )
-    argument_spec.update(check_argument_spec("fail_on_failed", "waivers", fail_on_failed=True))
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers", "error_status", fail_on_failed=True))
     module = new_module(argument_spec, supports_check_mode=True)
-    run_module(module, body)
+    run_module(module, body, error_check="migrations")
 
 
 if __name__ == "__main__":

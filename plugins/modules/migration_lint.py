@@ -69,6 +69,7 @@ options:
 extends_documentation_fragment:
   - hotdash.supabase.checks
   - hotdash.supabase.checks.WAIVERS
+  - hotdash.supabase.checks.ERRORS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
@@ -127,6 +128,11 @@ findings:
   elements: dict
   sample: [{"file": "20251019000000_idx.sql", "line": 1, "rule": "require-concurrent-index-creation",
             "dangerous": true, "waived": false}]
+error:
+  description: The error that stopped the module, when O(error_status) reported it as a check instead of failing the task.
+  returned: on an error with O(error_status)
+  type: str
+  sample: "cannot connect to postgres@db.example.supabase.co:5432/postgres: Connection refused"
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, new_module, run_module
@@ -163,9 +169,9 @@ def main():
         verify_files=dict(type="list", elements="path", default=[]),
         project_dir=dict(type="path"),
     )
-    argument_spec.update(check_argument_spec("fail_on_failed", "waivers"))
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers", "error_status"))
     module = new_module(argument_spec, with_connection=False, needs_psycopg2=False, supports_check_mode=True)
-    run_module(module, body)
+    run_module(module, body, error_check="lint")
 
 
 if __name__ == "__main__":

@@ -86,6 +86,7 @@ extends_documentation_fragment:
   - hotdash.supabase.connection
   - hotdash.supabase.checks
   - hotdash.supabase.checks.WAIVERS
+  - hotdash.supabase.checks.ERRORS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 author:
@@ -138,6 +139,11 @@ newest_applied:
   returned: always
   type: str
   sample: "20251015000000"
+error:
+  description: The error that stopped the module, when O(error_status) reported it as a check instead of failing the task.
+  returned: on an error with O(error_status)
+  type: str
+  sample: "cannot connect to postgres@db.example.supabase.co:5432/postgres: Connection refused"
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, connection_settings, new_module, run_module
@@ -182,7 +188,7 @@ def main():
         promotion_gate=dict(type="bool"),
         naming_severity=dict(type="str", default="auto", choices=["auto", "warn", "fail"]),
     )
-    argument_spec.update(check_argument_spec("fail_on_failed", "waivers"))
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers", "error_status"))
     module = new_module(argument_spec, supports_check_mode=True)
     if module.params["staging_db_url"]:
         try:
@@ -190,7 +196,7 @@ def main():
                 module.no_log_values.add(secret)
         except InvalidInput:
             pass  # body() raises it again, as a one-line failure
-    run_module(module, body)
+    run_module(module, body, error_check="readiness")
 
 
 if __name__ == "__main__":

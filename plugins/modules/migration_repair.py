@@ -141,10 +141,47 @@ summary:
   returned: success
   type: str
   sample: "fetch: 56 change(s)"
+remote_only_before:
+  description: Remote-only versions (history rows without a local file) before the repair.
+  returned: success
+  type: list
+  elements: str
+  sample: ["20251003000000"]
+remote_only_after:
+  description: Remote-only versions left after the repair, read again from the database and the directory.
+  returned: success, not in check mode
+  type: list
+  elements: str
+  sample: []
+checks:
+  description:
+    - C(repair) (C(repair (check mode)) in check mode) whose detail is RV(summary), and after a real repair
+      C(remote-only versions), C(fail) while RV(remote_only_after) is not empty - so a role reports the repair like
+      every other step.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"name": "repair", "status": "ok", "detail": "reverted: 1 change(s)", "remedy": ""},
+           {"name": "remote-only versions", "status": "ok", "detail": "before 1, after 0", "remedy": ""}]
+passed:
+  description: False when remote-only versions are left after the repair.
+  returned: success
+  type: bool
+  sample: true
+counts:
+  description: Number of checks per status.
+  returned: success
+  type: dict
+  sample: {"ok": 1}
 '''
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import connection_settings, new_module, run_module
-from ansible_collections.hotdash.supabase.plugins.module_utils.repair import RepairRequest, run_repair
+from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
+    check_result,
+    connection_settings,
+    new_module,
+    run_module,
+)
+from ansible_collections.hotdash.supabase.plugins.module_utils.repair import RepairRequest, repair_checks, run_repair
 
 
 def body(module):
@@ -153,8 +190,9 @@ def body(module):
                             baseline_version=params["baseline_version"], baseline_name=params["baseline_name"],
                             schemas=params["schemas"], revert_remote_only=params["revert_remote_only"],
                             apply_lock_wait=params["apply_lock_wait"], pg_dump=params["pg_dump"])
-    return run_repair(connection_settings(module), params["project_dir"], request, check_mode=module.check_mode,
-                      diff=module._diff)
+    result = run_repair(connection_settings(module), params["project_dir"], request, check_mode=module.check_mode,
+                        diff=module._diff)
+    return check_result(module, repair_checks(result, module.check_mode), **result)
 
 
 def main():

@@ -155,6 +155,7 @@ extends_documentation_fragment:
   - hotdash.supabase.connection
   - hotdash.supabase.checks
   - hotdash.supabase.checks.WAIVERS
+  - hotdash.supabase.checks.ERRORS
   - hotdash.supabase.attributes
 attributes:
   check_mode:
@@ -238,12 +239,17 @@ queries:
   elements: str
   sample: ["drop view if exists public.dashboard_tiles"]
 checks:
-  description: Verification checks in the check_report shape.
+  description:
+    - C(rollback) (C(rollback (check mode)) when check mode would roll something back) with what was, or would be,
+      rolled back, then the verification checks (C(rollback history), C(smoke reads), C(no data loss), C(rls enabled),
+      and C(backup row counts) after a logical restore), in the check_report shape.
+    - With O(error_status), a failure (planning or running) is the C(rollback) check with that status and the error,
+      pointing to the log.
   returned: always
   type: list
   elements: dict
-  sample: [{"name": "rollback history", "status": "ok", "detail": "history matches the target", "remedy": "",
-            "data": {}}]
+  sample: [{"name": "rollback", "status": "ok", "detail": "rolled back 20251019090000 with down_scripts; verification passed",
+            "remedy": ""}, {"name": "rollback history", "status": "ok", "detail": "history matches the target"}]
 passed:
   description: True when no verification check failed (after O(waivers)).
   returned: always
@@ -285,6 +291,11 @@ pitr:
            "requested_at": "2025-10-19T02:21:07.120410Z",
            "statuses_seen": ["ACTIVE_HEALTHY", "RESTORING", "COMING_UP", "ACTIVE_HEALTHY"], "began_after": 30.1,
            "finished_after": 615.4, "requests_made": 43}
+error:
+  description: The error, when O(error_status) reported the failure as a check instead of failing the task.
+  returned: on failure with O(error_status)
+  type: str
+  sample: "down script 20251019090000_tiles.down.sql failed at statement 1 of 2: ..."
 restore:
   description: The backup restored, the history it holds and its row counts.
   returned: when O(strategy=logical_restore)
@@ -298,7 +309,9 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import connection_settings, new_module, run_module
 from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
-from ansible_collections.hotdash.supabase.plugins.module_utils.rollback import DEFAULT_COUNT_TABLES, STRATEGIES, RollbackOptions, run_rollback
+from ansible_collections.hotdash.supabase.plugins.module_utils.rollback import (DEFAULT_COUNT_TABLES, STRATEGIES,
+                                                                                RollbackOptions, error_checks,
+                                                                                run_rollback)
 
 
 def body(module):
@@ -346,9 +359,9 @@ def main():
         pg_bin_dir=dict(type="path"),
         timeout=dict(type="int", default=3600),
     )
-    argument_spec.update(check_argument_spec("fail_on_failed", "waivers", fail_on_failed=True))
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers", "error_status", fail_on_failed=True))
     module = new_module(argument_spec, supports_check_mode=True)
-    run_module(module, body)
+    run_module(module, body, error_check=error_checks)
 
 
 if __name__ == "__main__":

@@ -223,6 +223,7 @@ extends_documentation_fragment:
   - hotdash.supabase.connection
   - hotdash.supabase.checks
   - hotdash.supabase.checks.WAIVERS
+  - hotdash.supabase.checks.ERRORS
   - hotdash.supabase.attributes
 attributes:
   check_mode:
@@ -410,6 +411,11 @@ thresholds:
   type: dict
   sample: {"error_rate_warn": 0.005, "error_rate_rollback": 0.01, "sustain": 300.0, "rate_window": 60.0,
            "p95_budget_ms": 500.0, "pool_usage_max": 0.8}
+error:
+  description: The error that stopped the module, when O(error_status) reported it as a check instead of failing the task.
+  returned: on an error with O(error_status)
+  type: str
+  sample: "cannot connect to postgres@db.example.supabase.co:5432/postgres: Connection refused"
 '''
 
 import os
@@ -541,9 +547,9 @@ def main():
         sample_timeout=dict(type="float", default=10),
         chart=dict(type="bool", default=True),
     )
-    argument_spec.update(check_argument_spec("fail_on_failed", "waivers"))
+    argument_spec.update(check_argument_spec("fail_on_failed", "waivers", "error_status"))
     module = new_module(argument_spec, supports_check_mode=True)
-    run_module(module, body)
+    run_module(module, body, error_check="watch")
 
 
 if __name__ == "__main__":

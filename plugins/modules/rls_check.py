@@ -88,6 +88,7 @@ extends_documentation_fragment:
   - hotdash.supabase.checks.STATEMENT_TIMEOUT
   - hotdash.supabase.checks.MISSING_TABLE
   - hotdash.supabase.checks.WAIVERS
+  - hotdash.supabase.checks.ERRORS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
@@ -151,6 +152,11 @@ tables:
   type: list
   elements: dict
   sample: [{"schema": "public", "table": "facts", "rls": true, "forced": false, "policies": 1}]
+error:
+  description: The error that stopped the module, when O(error_status) reported it as a check instead of failing the task.
+  returned: on an error with O(error_status)
+  type: str
+  sample: "cannot connect to postgres@db.example.supabase.co:5432/postgres: Connection refused"
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, connection_settings, new_module, run_module
@@ -187,9 +193,9 @@ def main():
         test_files=dict(type="list", elements="path", default=[]),
         environment=environment_option(required=True),
     )
-    argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout", "on_missing_table", "waivers"))
+    argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout", "on_missing_table", "waivers", "error_status"))
     module = new_module(argument_spec, supports_check_mode=True)
-    run_module(module, body)
+    run_module(module, body, error_check="rls")
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ extends_documentation_fragment:
   - hotdash.supabase.checks
   - hotdash.supabase.checks.STATEMENT_TIMEOUT
   - hotdash.supabase.checks.WAIVERS
+  - hotdash.supabase.checks.ERRORS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
@@ -111,6 +112,11 @@ counts:
   returned: always
   type: dict
   sample: {"ok": 3}
+error:
+  description: The error that stopped the module, when O(error_status) reported it as a check instead of failing the task.
+  returned: on an error with O(error_status)
+  type: str
+  sample: "cannot connect to postgres@db.example.supabase.co:5432/postgres: Connection refused"
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, connection_settings, new_module, run_module
@@ -136,9 +142,9 @@ def main():
         budget_status=dict(type="str", choices=["warn", "fail"], default="warn"),
         calls=dict(type="int", default=3),
     )
-    argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout", "waivers"))
+    argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout", "waivers", "error_status"))
     module = new_module(argument_spec, supports_check_mode=True)
-    run_module(module, body)
+    run_module(module, body, error_check="rpc")
 
 
 if __name__ == "__main__":

@@ -65,6 +65,7 @@ extends_documentation_fragment:
   - hotdash.supabase.checks.STATEMENT_TIMEOUT
   - hotdash.supabase.checks.MISSING_TABLE
   - hotdash.supabase.checks.WAIVERS
+  - hotdash.supabase.checks.ERRORS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
@@ -117,6 +118,11 @@ counts:
   returned: always
   type: dict
   sample: {"ok": 4, "fail": 1, "skipped": 1}
+error:
+  description: The error that stopped the module, when O(error_status) reported it as a check instead of failing the task.
+  returned: on an error with O(error_status)
+  type: str
+  sample: "cannot connect to postgres@db.example.supabase.co:5432/postgres: Connection refused"
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, connection_settings, new_module, run_module
@@ -141,9 +147,9 @@ def main():
         since=dict(type="str"),
         window=dict(type="float"),
     )
-    argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout", "on_missing_table", "waivers"))
+    argument_spec.update(check_argument_spec("fail_on_failed", "statement_timeout", "on_missing_table", "waivers", "error_status"))
     module = new_module(argument_spec, supports_check_mode=True, mutually_exclusive=[("since", "window")])
-    run_module(module, body)
+    run_module(module, body, error_check="integrity")
 
 
 if __name__ == "__main__":

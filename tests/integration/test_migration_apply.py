@@ -302,3 +302,18 @@ def test_trailing_comment_only_statement_is_recorded_and_harmless(db, project, t
     result = run_module("migration_apply", args(db, project, tmp_path))
     assert not result.get("failed"), result
     assert db.history()["20251011000000"][1] == ["create table c (id int)", "-- the end"]
+
+
+def test_error_status_reports_the_failure_as_checks(db, project, tmp_path, run_module):
+    write(project, "20251011000000_x.sql", "create table x (id int);\ncreate index concurrently x_id on x (id);\n"
+          "create table x (id int);")
+    result = run_module("migration_apply", args(db, project, tmp_path, non_transactional="isolate", error_status="fail"))
+    assert not result.get("failed") and result["passed"] is False and result["partial"] is True
+    assert [(c["name"], c["status"]) for c in result["checks"]] == [("pending migrations", "ok"), ("apply", "fail")]
+    assert "PARTIALLY" in result["error"] and result["checks"][1]["detail"].startswith(result["error"])
+    assert result["failed_file"] == "20251011000000_x.sql" and result["changed"] is True
+    unreachable = run_module("migration_apply", dict(args(db, project, tmp_path, error_status="warn"),
+                                                     db_url="postgresql://nobody@127.0.0.1:1/none", connect_timeout=2))
+    assert not unreachable.get("failed") and [(c["name"], c["status"]) for c in unreachable["checks"]] == [
+        ("pending migrations", "warn")]
+    assert unreachable["passed"] is True and unreachable["error"]

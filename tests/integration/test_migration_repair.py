@@ -27,6 +27,7 @@ def test_applied_records_without_running_and_reverted_deletes(db, project, run_m
                        check_mode=True, diff=True)
     assert check["changed"] is True and db.history() == {}
     assert check["diff"][0]["after"].startswith("20251011000000 a (2 statement(s))")
+    assert [(c["name"], c["status"]) for c in check["checks"]] == [("repair (check mode)", "ok")]
     result = run_module("migration_repair", base(db, project, state="applied", versions=["20251011000000"]))
     assert result["changed"] is True and result["actions"][0]["action"] == "inserted"
     text = (project / "supabase" / "migrations" / "20251011000000_a.sql").read_text()
@@ -58,6 +59,10 @@ def test_reverted_remote_only(db, project, run_module):
     result = run_module("migration_repair", base(db, project, state="reverted", remote_only=True))
     assert result["changed"] and [a["version"] for a in result["actions"]] == ["20251011000000"]
     assert set(db.history()) == {"20251012000000"} and db.table_exists("public.a")
+    assert [(c["name"], c["status"], c["detail"]) for c in result["checks"]] == [
+        ("repair", "ok", "reverted: 1 change(s)"), ("remote-only versions", "ok", "before 1, after 0")]
+    assert result["passed"] is True and result["counts"] == {"ok": 2}
+    assert result["remote_only_before"] == ["20251011000000"] and result["remote_only_after"] == []
 
 
 def test_fetch_writes_remote_only_files_and_cli_agrees(db, project, tmp_path, run_module, cli_runner):
@@ -81,6 +86,8 @@ def test_fetch_writes_remote_only_files_and_cli_agrees(db, project, tmp_path, ru
         assert split_statements(open(path).read()) == recorded[version][1]
     info = run_module("migration_info", base(db, project))
     assert info["state_counts"]["remote_only"] == 0 and info["content_changed"] == []
+    assert result["remote_only_before"] == ["20251003000000", "20251004000000"] and result["remote_only_after"] == []
+    assert result["passed"] and "remote_only_after" not in check
     listed = json.loads(cli_runner(["migration", "list", "--db-url", db.url, "--output-format", "json"],
                                    cwd=project).stdout)["migrations"]
     assert all(row["local"] for row in listed)  # no remote-only version for the CLI either

@@ -87,7 +87,8 @@ def test_down_scripts_revert_release_and_cli_sees_it_not_applied(db, hotdash, tm
     result = run_module("migration_rollback", args)
     assert not result.get("failed"), result
     assert result["reverted"] == [RELEASE] and result["succeeded"] is True
-    assert [c["status"] for c in result["checks"]] == ["ok"] * 4
+    assert [c["status"] for c in result["checks"]] == ["ok"] * 5
+    assert result["checks"][0]["name"] == "rollback" and result["checks"][0]["detail"] == result["summary"]
     assert not db.table_exists("public.dashboard_tiles") and not has_column(db, "customer_segments", "churn_pct")
     assert db.scalar("SELECT count(*) FROM public.customer_segments") == 3  # data kept
     assert sorted(db.history()) == ALL[:-1]
@@ -193,7 +194,7 @@ def test_logical_restore_brings_back_the_backup_and_checks_counts(db, hotdash, t
 
     result = run_module("migration_rollback", args)
     assert not result.get("failed"), result
-    assert [c["name"] for c in result["checks"]] == ["rollback history", "smoke reads", "no data loss",
+    assert [c["name"] for c in result["checks"]] == ["rollback", "rollback history", "smoke reads", "no data loss",
                                                      "backup row counts", "rls enabled"]
     assert all(c["status"] == "ok" for c in result["checks"])
     assert sorted(db.history()) == ALL[:-1]

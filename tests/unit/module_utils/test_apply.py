@@ -69,3 +69,27 @@ def test_plan_refuses_duplicates(tmp_path):
     with pytest.raises(DriftError) as err:
         plan_apply(local, classify(local, []), ApplyOptions())
     assert "20251015_dashboard_tile_queries.sql" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_apply_checks_report_the_plan_and_the_summary():
+    from ansible_collections.hotdash.supabase.plugins.module_utils.apply import apply_checks
+    result = dict(plan=[{"version": "20251011090000"}, {"version": "20251012090000"}], summary="applied 2 migration(s)")
+    checks = apply_checks(result)
+    assert [(c["name"], c["status"], c["detail"]) for c in checks] == [
+        ("pending migrations", "ok", "20251011090000, 20251012090000"), ("apply", "ok", "applied 2 migration(s)")]
+    planned = apply_checks(dict(plan=[], summary="nothing to apply"), check_mode=True)
+    assert [(c["name"], c["detail"]) for c in planned] == [
+        ("pending migrations", "none"), ("apply (check mode)", "nothing to apply")]
+
+
+def test_apply_error_checks_name_what_failed():
+    from ansible_collections.hotdash.supabase.plugins.module_utils.apply import apply_error_checks
+    before = apply_error_checks("cannot connect to db", "fail", {})
+    assert [(c["name"], c["status"], c["detail"]) for c in before] == [("pending migrations", "fail", "cannot connect to db")]
+    result = dict(plan=[{"version": "1"}, {"version": "2"}], applied=[{"version": "1"}], log_path="/run/a.log",
+                  partial=False, failed_file="2_b.sql")
+    during = apply_error_checks("migration 2_b.sql failed", "fail", result)
+    assert [(c["name"], c["status"]) for c in during] == [("pending migrations", "ok"), ("apply", "fail")]
+    assert during[1]["detail"] == "migration 2_b.sql failed (applied before the failure: 1)"
+    assert during[1]["remedy"] == "read the log /run/a.log and roll back"
+    assert during[1]["data"] == {"applied": ["1"], "partial": False, "failed_file": "2_b.sql"}

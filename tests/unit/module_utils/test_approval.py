@@ -92,3 +92,15 @@ def test_prompt_shows_gate_environment_hosts_versions_and_summary():
     assert "| Roll back the tile queries" in text and "| PITR not needed" in text
     many = approval.prompt_text("apply_production", "production", ["h%d" % i for i in range(25)], [])
     assert "(+5 more)" in many and "(none)" in many
+
+
+def test_the_approval_check_says_who_when_and_how():
+    from ansible_collections.hotdash.supabase.plugins.module_utils.audit import build_record
+    record = build_record("apply_production", "production", "maria", "2025-10-19T02:05:00Z", "headless",
+                          ticket="CHG-1")
+    check = approval.approval_check(record)
+    assert (check["name"], check["status"]) == ("approval apply_production", "ok")
+    assert check["detail"] == "headless by maria at 2025-10-19T02:05:00Z, ticket CHG-1"
+    waiver = approval.approval_check(build_record("apply_staging", "staging", "ana", "2025-10-19T02:05:00Z", "waiver",
+                                                  reason="hotfix"))
+    assert waiver["status"] == "waived" and waiver["detail"].endswith(", reason: hotfix")
