@@ -79,7 +79,7 @@ def _tool(bin_dir, name):
 def check_dump(path):
     if not path:
         raise InvalidInput("logical_restore needs backup_path: the pg_dump -Fc file the preflight took "
-                           "(supabase_preflight_backup_path)")
+                           "(supabase_preflight_result.backup_path)")
     if not os.path.isfile(path):
         raise InvalidInput("backup file %s not found; point backup_path at the dump the preflight took" % path)
 

@@ -185,7 +185,7 @@ EXAMPLES = r'''
     db_url: "{{ supabase_db_url }}"
     strategy: logical_restore
     environment: production
-    backup_path: "{{ supabase_preflight_backup_path }}"
+    backup_path: "{{ supabase_preflight_result.backup_path }}"
     trigger: {reason: verify failed, evidence: {failed_checks: [rls]}}
   no_log: true
 

@@ -19,9 +19,10 @@ PLAYBOOK = """
       ansible.builtin.copy:
         dest: "{{ supabase_report_dir }}/exported.json"
         mode: "0600"
-        content: "{{ {'applied': supabase_apply_applied, 'planned': supabase_apply_planned,
-                      'log': supabase_apply_log_path, 'failed': supabase_apply_failed,
-                      'error': supabase_apply_error} | to_json }}"
+        content: "{{ {'applied': supabase_apply_result.applied, 'planned': supabase_apply_result.planned,
+                      'log': supabase_apply_result.log_path, 'failed': supabase_apply_result.failed,
+                      'error': supabase_apply_result.error, 'partial': supabase_apply_result.partial,
+                      'failed_file': supabase_apply_result.failed_file} | to_json }}"
 """
 
 
@@ -91,6 +92,7 @@ def test_an_apply_error_is_exported_or_fails_the_play(db, tmp_path):
     assert data["failed"] is True and data["applied"] == ["20250101000001"]
     assert "20250101000002_bad.sql" in data["error"] and "already exists" in data["error"]
     assert "\n" not in data["error"]
+    assert data["failed_file"] == "20250101000002_bad.sql" and data["partial"] is False
     report = json.loads((tmp_path / "run" / "db1" / "apply.json").read_text())
     assert report["summary"]["failed_checks"] == ["apply"]
     assert sorted(db.history()) == ["20250101000001"]
@@ -99,3 +101,19 @@ def test_an_apply_error_is_exported_or_fails_the_play(db, tmp_path):
     assert proc.returncode != 0
     assert "migration apply failed on db1: migration 20250101000002_bad.sql" in proc.stdout
     assert data is None  # the play stopped in the role
+
+
+def test_a_partially_applied_file_is_exported_as_partial(db, tmp_path):
+    project = tmp_path / "project"
+    (project / "supabase" / "migrations").mkdir(parents=True)
+    (project / "supabase" / "migrations" / "20251011000000_x.sql").write_text(
+        "create table x (id int);\ncreate index concurrently x_id on x (id);\ncreate table x (id int);\n")
+
+    proc, data = play(tmp_path, db.url, project, supabase_apply_fail_on_failed=False,
+                      supabase_apply_non_transactional="isolate")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert data["failed"] is True and data["partial"] is True and data["applied"] == []
+    assert data["failed_file"] == "20251011000000_x.sql" and "PARTIALLY" in data["error"]
+    report = json.loads((tmp_path / "run" / "db1" / "apply.json").read_text())
+    apply_check = [c for c in report["checks"] if c["name"] == "apply"][0]
+    assert apply_check["status"] == "fail" and apply_check["data"]["partial"] is True

@@ -27,7 +27,7 @@ PLAYBOOK = """
   tasks:
     - name: Past the gate
       ansible.builtin.debug:
-        msg: "PAST THE GATE {{ supabase_approval_record.mode }}"
+        msg: "PAST THE GATE {{ supabase_approval_result.record.mode }}"
 """
 MARKERS = ("CI", "JOB_ID", "AWX_ISOLATED_DATA_DIR", "AWX_HOST", "TOWER_HOST", "GITHUB_ACTIONS", "GITLAB_CI",
            "JENKINS_URL", "BUILD_ID")

@@ -15,9 +15,10 @@ def run_playbook(tmp_path, extra_vars, check=False):
     playbook.write_text(
         "- name: Rollback\n  hosts: all\n  gather_facts: false\n  roles:\n    - role: hotdash.supabase.rollback\n"
         "  post_tasks:\n    - name: Print the exports\n      ansible.builtin.debug:\n"
-        "        msg: \"EXPORTS {{ {'succeeded': supabase_rollback_succeeded, 'strategy': supabase_rollback_strategy,"
-        " 'reverted': supabase_rollback_reverted, 'log': supabase_rollback_log_path,"
-        " 'report': supabase_rollback_report.summary.passed} | to_json }}\"\n")
+        "        msg: \"EXPORTS {{ {'succeeded': supabase_rollback_result.succeeded,"
+        " 'strategy': supabase_rollback_result.strategy, 'reverted': supabase_rollback_result.reverted,"
+        " 'log': supabase_rollback_result.log_path, 'report': supabase_rollback_result.summary.passed,"
+        " 'strategy_input': supabase_rollback_strategy} | to_json }}\"\n")
     vars_file = tmp_path / "vars.json"
     vars_file.write_text(json.dumps(extra_vars))
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
@@ -60,6 +61,7 @@ def test_staging_rollback_reports_exports_and_is_idempotent(db, tmp_path, run_mo
     assert proc.returncode == 0, proc.stdout[-3000:]
     out = exports(proc)
     assert out["succeeded"] is True and out["strategy"] == "down_scripts" and out["reverted"] == [RELEASE]
+    assert out["strategy_input"] == ""  # the result never overwrites the input it was chosen from
     assert out["log"].startswith(str(tmp_path / "artifacts" / "data" / "db1" / "staging_rollback_"))
     doc = json.load(open(str(tmp_path / "artifacts" / "data" / "db1" / "rollback.json")))
     assert [c["name"] for c in doc["checks"]] == ["rollback", "rollback history", "smoke reads", "no data loss",

@@ -16,19 +16,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 ROLES = sorted(os.path.basename(os.path.dirname(os.path.dirname(p)))
                for p in glob.glob(os.path.join(ROOT, "roles", "*", "meta", "argument_specs.yml")))
 TYPES = {"str": str, "path": str, "bool": bool, "int": int, "float": (int, float), "list": list, "dict": dict}
-# What each role hands to later roles and playbooks (set_fact under its prefix); the README must list the same.
+# What each role hands to later roles and playbooks: one set_fact, supabase_<role>_result, never an input name;
+# the README must list the same variable and every key of it.
 EXPORTS = {
-    "apply": ["supabase_apply_applied", "supabase_apply_error", "supabase_apply_failed", "supabase_apply_log_path",
-              "supabase_apply_planned"],
-    "approval": ["supabase_approval_record"],
-    "monitor": ["supabase_monitor_breached", "supabase_monitor_peaks", "supabase_monitor_reasons",
-                "supabase_monitor_report"],
-    "notify": ["supabase_notify_feedback_entry", "supabase_notify_index", "supabase_notify_last_event"],
-    "preflight": ["supabase_preflight_backup_path", "supabase_preflight_checks", "supabase_preflight_passed",
-                  "supabase_preflight_pending", "supabase_preflight_report"],
-    "rollback": ["supabase_rollback_log_path", "supabase_rollback_report", "supabase_rollback_reverted",
-                 "supabase_rollback_strategy", "supabase_rollback_succeeded"],
-    "verify": ["supabase_verify_passed", "supabase_verify_report"],
+    "apply": ["supabase_apply_result"],
+    "approval": ["supabase_approval_result"],
+    "monitor": ["supabase_monitor_result"],
+    "notify": ["supabase_notify_result"],
+    "preflight": ["supabase_preflight_result"],
+    "rollback": ["supabase_rollback_result"],
+    "verify": ["supabase_verify_result"],
 }
 # Roles whose defaults/main.yml holds only their own prefixed variables: every shared variable they read
 # (supabase_db_url, supabase_report_dir, ...) is required. The others default some shared variables.
@@ -141,18 +138,51 @@ def test_role_defaults_only_its_own_variables(role):
             assert spec.get("required") is True, "%s: %s" % (role, name)
 
 
+def exports_of(role):
+    """{variable: [keys]} of the role's set_fact tasks under its prefix."""
+    prefix = "supabase_%s_" % role
+    exported = {}
+    for task in tasks_of(role):
+        for name, value in (task.get("ansible.builtin.set_fact") or {}).items():
+            if name.startswith(prefix):
+                exported.setdefault(name, []).extend(sorted(value) if isinstance(value, dict) else [])
+    return exported
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_readme_lists_every_exported_variable(role):
     prefix = "supabase_%s_" % role
-    exported = set()
-    for task in tasks_of(role):
-        exported.update(k for k in (task.get("ansible.builtin.set_fact") or {}) if k.startswith(prefix))
+    exported = exports_of(role)
     with open(role_file(role, "README.md")) as handle:
         readme = handle.read()
     assert "## Variables exported by the role" in readme, "%s: README has no exported variables section" % role
     section = readme.split("## Variables exported by the role")[1].split("\n## ")[0]
     listed = set(re.findall(r"^\| `(%s[a-z_]+)` \|" % prefix, section, re.MULTILINE))
-    assert exported and exported == listed == set(EXPORTS[role]), role
+    assert exported and set(exported) == listed == set(EXPORTS[role]), role
+    keys = set(re.findall(r"^\| `([a-z_]+)` \|", section, re.MULTILINE)) - listed
+    for name, names in exported.items():
+        assert names, "%s: %s is not a dict of results" % (role, name)
+        assert set(names) == keys, "%s: keys of %s exported %s, documented %s" % (role, name, sorted(names), sorted(keys))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_result_is_never_an_input(role):
+    inputs = set(defaults_of(role))
+    for entry_spec in spec_of(role).values():
+        inputs.update((entry_spec or {}).get("options", {}))
+    for name in exports_of(role):
+        assert name not in inputs, "%s: the exported %s is also an input" % (role, name)
+    # and no task sets any of the role's inputs: what a user passed is still what they passed after the role
+    for task in tasks_of(role):
+        overwritten = set(task.get("ansible.builtin.set_fact") or {}) & inputs
+        assert not overwritten, "%s: task %r sets the input(s) %s" % (role, task["name"], sorted(overwritten))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_argument_spec_names_the_result(role):
+    description = " ".join(spec_of(role)["main"].get("description") or [])
+    for name in EXPORTS[role]:
+        assert "C(%s)" % name in description, "%s: meta/argument_specs.yml does not name %s" % (role, name)
 
 
 @pytest.mark.parametrize("role", ROLES)
