@@ -21,6 +21,7 @@ TYPES = {"str": str, "path": str, "bool": bool, "int": int, "float": (int, float
 EXPORTS = {
     "apply": ["supabase_apply_result"],
     "approval": ["supabase_approval_result"],
+    "drift": ["supabase_drift_result"],
     "monitor": ["supabase_monitor_result"],
     "notify": ["supabase_notify_result"],
     "preflight": ["supabase_preflight_result"],
@@ -29,7 +30,7 @@ EXPORTS = {
 }
 # Roles whose defaults/main.yml holds only their own prefixed variables: every shared variable they read
 # (supabase_db_url, supabase_report_dir, ...) is required. The others default some shared variables.
-WITHOUT_SHARED_DEFAULTS = ("approval", "notify", "rollback")
+WITHOUT_SHARED_DEFAULTS = ("approval", "drift", "notify", "rollback")
 # Roles whose tasks hide the connection URL with no_log: true. preflight and verify show their check modules'
 # results on failure; those modules declare db_url no_log themselves, so the URL is masked in what they return.
 DSN_TASKS_NO_LOG = ("apply", "approval", "monitor", "notify", "rollback")
