@@ -65,6 +65,13 @@ def test_resolve_drift_needs_a_strategy_then_repairs_with_approval(make_db, run_
     assert REMOTE_ONLY not in history_versions(stg)
     rows = approvals(stg, gate="drift_resolution")
     assert len(rows) == 1 and rows[0]["approver"] == "manager" and rows[0]["versions"] == [REMOTE_ONLY]
+    with open(os.path.join(repaired.run_dirs()[-1], "stg1", "drift_resolution.json")) as handle:
+        report = json.load(handle)
+    checks = dict((c["name"], c) for c in report["checks"])
+    assert [c["name"] for c in report["checks"]][:2] == ["repair", "remote-only versions"]
+    assert checks["remote-only versions"]["status"] == "ok" and checks["remote-only versions"]["detail"] == "before 1, after 0"
+    assert checks["drift"]["status"] == "ok" and report["summary"]["passed"]
+    assert report["meta"]["strategy"] == "B (reverted)" and json.loads(report["meta"]["approval"])["approver"] == "manager"
 
 
 def test_rollback_playbook_reverts_the_versions_asked(make_db, run_module, tmp_path):
