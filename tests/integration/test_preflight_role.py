@@ -97,3 +97,33 @@ def test_rollback_strategy_defaults_to_the_rollback_roles_choice(db, tmp_path):
                                             supabase_preflight_rollback_strategy="down_scripts", **quick))
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert dict((c["name"], c) for c in report(tmp_path)["checks"])["rollback"]["data"]["strategy"] == "down_scripts"
+
+
+def test_an_error_in_a_step_is_a_failed_check_in_the_report(db, tmp_path):
+    # The database refuses the login: the steps that need it report their error as a failed check of their own
+    # (instead of the first one failing the task before any report exists), the others still run.
+    wrong = "not-the-password-1f0c"
+    refused = db.url.replace(":%s@" % db.password, ":%s@" % wrong)
+    assert refused != db.url
+    broken = base_vars(db, tmp_path, supabase_db_url=refused, supabase_preflight_skip=["cli"],
+                       supabase_preflight_fail_on_failed=False)
+    proc = run_playbook(tmp_path, broken)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    doc = report(tmp_path)
+    checks = dict((c["name"], c) for c in doc["checks"])
+    # lint is not run without the readiness step's list of pending files; db_health_info skips what needs a session.
+    assert [c["name"] for c in doc["checks"]] == ["backup", "readiness", "connection", "server", "connections",
+                                                  "long_running_queries", "locks", "maintenance_window"]
+    for name in ("backup", "readiness", "connection"):
+        assert checks[name]["status"] == "fail", checks[name]
+        assert "password authentication failed" in checks[name]["detail"], checks[name]
+    assert checks["locks"]["status"] == "skipped" and checks["maintenance_window"]["status"] == "ok"
+    assert doc["summary"]["passed"] is False
+    assert wrong not in proc.stdout and wrong not in json.dumps(doc)
+
+    # With the default supabase_preflight_fail_on_failed the play stops after the report, naming those checks.
+    broken.pop("supabase_preflight_fail_on_failed")
+    proc = run_playbook(tmp_path, broken)
+    assert proc.returncode != 0
+    assert "Preflight failed on db1: backup, readiness, connection" in proc.stdout, proc.stdout[-4000:]
+    assert db.history() == {}
