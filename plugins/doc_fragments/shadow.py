@@ -32,6 +32,18 @@ options:
       - Directory of the PostgreSQL programs (initdb, pg_ctl, pg_dump, pg_restore); default the newest installed
         (C(/usr/lib/postgresql/<major>/bin)), then PATH.
     type: path
+notes:
+  - The target is only read - its schema (C(pg_dump --schema-only)), migration history, role names and effective
+    C(search_path) - and nothing is written to it.
+  - The shadow holds the target's schema, not its data, so a failure that depends on rows (a C(NOT NULL) on a column
+    holding NULLs, a unique index over duplicates) is not seen there.
+  - Supabase's platform schemas that migrations do not build on (realtime, graphql, vault, pgsodium, cron, ...)
+    are not copied into the shadow.
+'''
+
+    # The shadow's own timeouts, for the modules whose lock_timeout/statement_timeout mean nothing else.
+    TIMEOUTS = r'''
+options:
   lock_timeout:
     description: Seconds C(pg_dump) waits for a lock on the target before giving up (it never queues longer).
     type: float
@@ -40,10 +52,4 @@ options:
     description: Seconds any one migration statement may run in the shadow; C(0) for no limit.
     type: float
     default: 300
-notes:
-  - The target is only read - its schema (C(pg_dump --schema-only)), migration history, role names and effective
-    C(search_path) - and nothing is written to it.
-  - The shadow holds the target's schema, not its data.
-  - Supabase's platform schemas that migrations do not build on (realtime, graphql, vault, pgsodium, cron, ...)
-    are not copied into the shadow.
 '''

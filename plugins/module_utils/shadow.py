@@ -51,7 +51,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.connection import
     secret_values,
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.drift import classify
-from ansible_collections.hotdash.supabase.plugins.module_utils.environments import validate_environment
+from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option, validate_environment
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import (
     ApplyError,
     DriftError,
@@ -61,6 +61,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.errors import (
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.history import ensure_history_table, read_history
 from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import load_directory
+from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
 from ansible_collections.hotdash.supabase.plugins.module_utils.schema_dump import (
     SHADOW_EXCLUDED_SCHEMAS,
     dump_schema,
@@ -72,6 +73,8 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.schema_dump impor
 
 LOCATIONS = ("local", "server")
 SHADOW_PREFIX = "hotdash_shadow_"
+# Seconds pg_dump waits for a lock on the target (--lock-wait-timeout) unless the module says otherwise.
+DUMP_LOCK_WAIT = 5.0
 APPLICATION = "hotdash.supabase shadow"
 
 
@@ -82,7 +85,7 @@ class ShadowError(SupabaseError):
 class ShadowOptions(object):
     """Where the shadow lives and how the target is read; see the module docstring."""
 
-    def __init__(self, location="local", server_url=None, environment="local", bin_dir=None, lock_wait_timeout=5.0,
+    def __init__(self, location="local", server_url=None, environment="local", bin_dir=None, lock_wait_timeout=DUMP_LOCK_WAIT,
                  exclude_schemas=SHADOW_EXCLUDED_SCHEMAS, timeout=600):
         if location not in LOCATIONS:
             raise InvalidInput("shadow must be one of %s, not %r" % (", ".join(LOCATIONS), location))
@@ -112,22 +115,44 @@ class ShadowOptions(object):
                                % (target.host, target.port))
 
 
-def shadow_argument_spec():
-    """The options every shadow-building module takes (documented in the hotdash.supabase.shadow fragment)."""
-    return dict(
+def shadow_argument_spec(timeouts=True):
+    """The options every shadow-building module takes (documented in the hotdash.supabase.shadow fragment).
+
+    ``timeouts=False`` leaves out ``lock_timeout``/``statement_timeout`` (fragment ``shadow.TIMEOUTS``) for a module
+    that has its own (migration_apply's dry run).
+    """
+    spec = dict(
         shadow=dict(type="str", default="local", choices=list(LOCATIONS)),
         shadow_server_url=dict(type="str", no_log=True),
         pg_bin_dir=dict(type="path"),
-        lock_timeout=dict(type="float", default=5),
-        statement_timeout=dict(type="float", default=300),
     )
+    if timeouts:
+        spec.update(lock_timeout=dict(type="float", default=DUMP_LOCK_WAIT),
+                    statement_timeout=dict(type="float", default=300))
+    return spec
 
 
-def shadow_options(params):
-    """ShadowOptions from a module's params (shadow_argument_spec + ``environment``)."""
+def shadow_module_argument_spec(**own):
+    """The whole spec of a module that builds a shadow and reports checks (migration_shadow_check,
+    schema_drift_info): project_dir, environment, severity, the shadow's options, the shared check options
+    (fail_on_failed, waivers, error_status) and the module's ``own`` options."""
+    spec = dict(
+        project_dir=dict(type="path", required=True),
+        environment=environment_option(),
+        severity=dict(type="str", default="auto", choices=["auto", "warn", "fail"]),
+    )
+    spec.update(shadow_argument_spec())
+    spec.update(check_argument_spec("fail_on_failed", "waivers", "error_status"))
+    spec.update(own)
+    return spec
+
+
+def shadow_options(params, timeouts=True):
+    """ShadowOptions from a module's params (``shadow_argument_spec(timeouts)`` + ``environment``); without the
+    shadow's own timeouts (a module whose ``lock_timeout`` means something else) pg_dump waits DUMP_LOCK_WAIT."""
     return ShadowOptions(location=params["shadow"], server_url=params["shadow_server_url"],
                          environment=params["environment"], bin_dir=params["pg_bin_dir"],
-                         lock_wait_timeout=params["lock_timeout"])
+                         lock_wait_timeout=params["lock_timeout"] if timeouts else DUMP_LOCK_WAIT)
 
 
 def shadow_secrets(params):

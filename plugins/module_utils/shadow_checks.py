@@ -31,7 +31,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.advisors import (
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.cli import one_line
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
-from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CliError
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ApplyError, CliError
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check, severity_status
 from ansible_collections.hotdash.supabase.plugins.module_utils.shadow import failure_message, validate_pending
 
@@ -192,14 +192,39 @@ def dry_run_check(result, environment, target_label, severity="auto"):
     return make_check("dry_run", "ok", detail, data=data)
 
 
+def _tool_findings(run, *args):
+    """A CLI tool's findings, or ``{"error": one line}`` when it cannot run (no CLI, no plpgsql_check)."""
+    try:
+        return run(*args)
+    except CliError as exc:
+        return {"error": str(exc)}
+
+
+def _tool_error_check(name, what, error, environment, severity):
+    """A tool that could not run proves nothing: ``fail`` on production, ``warn`` elsewhere."""
+    return make_check(name, severity_status(environment, severity), "%s could not run on the shadow: %s" % (what, error),
+                      "install what the message names (make setup installs the pinned CLI and plpgsql_check), or "
+                      "turn the check off for this environment")
+
+
 def shadow_checks(settings, project_dir, apply_options, shadow_options, cli=None, lint=True, advisors=True,
                   lint_level="warning", advisor_allow=(), severity="auto"):
-    """Run the dry run and, around it, db lint and db advisors on the shadow: ``(checks, dry_run_result)``."""
+    """Run the dry run and, around it, db lint and db advisors on the shadow: ``(checks, dry_run_result)``.
+
+    ``cli`` is a SupabaseCli, or a callable returning one (resolved once, when a tool first runs: a missing CLI
+    then becomes the tools' checks, not an error that hides the dry run).
+    """
     environment = shadow_options.environment
+    resolved = {}
+
+    def tool_cli():
+        if "cli" not in resolved:
+            resolved["cli"] = cli() if callable(cli) else cli
+        return resolved["cli"]
 
     def findings(shadow):
-        return {"lint": run_db_lint(cli, shadow.settings, lint_level) if lint else None,
-                "advisors": run_advisors(cli, shadow.settings) if advisors else None}
+        return {"lint": _tool_findings(lambda: run_db_lint(tool_cli(), shadow.settings, lint_level)) if lint else None,
+                "advisors": _tool_findings(lambda: run_advisors(tool_cli(), shadow.settings)) if advisors else None}
 
     hook = findings if (lint or advisors) else None
     result = validate_pending(settings, project_dir, apply_options, shadow_options, before=hook, after=hook)
@@ -214,23 +239,64 @@ def shadow_checks(settings, project_dir, apply_options, shadow_options, cli=None
     else:
         reason = None
     if lint:
+        error = _first_error(before.get("lint"), after.get("lint"))
         if reason:
             checks.append(make_check("db_lint", _status_without_run(result), "supabase db lint: %s" % reason))
+        elif error:
+            checks.append(_tool_error_check("db_lint", "supabase db lint", error, environment, severity))
         else:
             new = introduced(before["lint"], after["lint"], lint_key)
             new_keys = set(lint_key(issue) for issue in new)
             checks.append(lint_check(new, [i for i in after["lint"] if lint_key(i) not in new_keys], environment,
                                      severity))
     if advisors:
+        error = _first_error(before.get("advisors"), after.get("advisors"))
         if reason:
             checks.append(make_check("shadow_advisors", _status_without_run(result),
                                      "Supabase advisors on the shadow: %s" % reason))
+        elif error:
+            checks.append(_tool_error_check("shadow_advisors", "supabase db advisors", error, environment, severity))
         else:
             checks.append(advisors_check(introduced(before["advisors"], after["advisors"], advisor_key),
                                          len(before["advisors"]), environment, advisor_allow))
     return checks, result
 
 
+def _first_error(*findings):
+    for item in findings:
+        if isinstance(item, dict) and item.get("error"):
+            return item["error"]
+    return None
+
+
 def _status_without_run(result):
     """Nothing pending is fine (ok); a refused plan or a failed dry run left the check undone (skipped)."""
     return "ok" if not result["plan"] and not result["refused"] else "skipped"
+
+
+# --------------------------------------------------------------------------------------------------
+# migration_apply's dry run (check mode with dry_run)
+# --------------------------------------------------------------------------------------------------
+
+def apply_dry_run(result, settings, project_dir, apply_options, shadow_options):
+    """migration_apply's check-mode result with the plan tried on a shadow (``dry_run``, and a ``dry_run`` check).
+
+    When a statement fails there, raises ApplyError naming the file, the statement and the error (with
+    ``failed_file``, ``failed_version``, ``failed_statement``, ``failed_error``, ``not_reached``), as the real apply
+    would have failed - but before the window, with nothing changed on the target.
+    """
+    if not result.get("plan"):
+        return result
+    tried = validate_pending(settings, project_dir, apply_options, shadow_options)
+    tried.pop("before", None)
+    tried.pop("after", None)
+    check = dry_run_check(tried, shadow_options.environment, settings.describe(), "fail")
+    failure = tried.get("failed")
+    if failure:
+        raise ApplyError(check["detail"], plan=result["plan"], applied=[], changed=False, partial=False,
+                         failed_file=failure["file"], failed_version=failure["version"],
+                         failed_statement=failure["statement"], failed_error=failure["error"],
+                         not_reached=tried["not_reached"], dry_run=tried)
+    out = dict(result, dry_run=tried)
+    out["checks"] = list(result.get("checks") or []) + [check]
+    return out

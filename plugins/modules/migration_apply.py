@@ -131,8 +131,22 @@ options:
       - Seconds the CLI may run before it is stopped.
     type: int
     default: 3600
+  dry_run:
+    description:
+      - In check mode, also try the plan on a shadow database (O(shadow)) - the target's schema copied with
+        C(pg_dump --schema-only), the pending migrations applied there with the native engine - which
+        C(supabase db push --dry-run) does not do (it only lists file names).
+      - When a statement would fail (a column that does not exist, a PL/pgSQL block that raises, a type mismatch),
+        the task fails (or, with O(error_status), reports it) naming the file, the statement number and text, and
+        the error, in RV(failed_file), RV(failed_statement) and RV(failed_error); nothing is written to the target.
+        Otherwise RV(dry_run) says what was tried where, and a C(dry_run) check is added.
+      - No effect outside check mode (the apply itself is then the test). The schema dump waits at most 5 s for a
+        lock on the target.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - hotdash.supabase.connection
+  - hotdash.supabase.shadow
   - hotdash.supabase.cli
   - hotdash.supabase.cli.MINIMUM_CLI_VERSION
   - hotdash.supabase.checks.ERRORS
@@ -141,7 +155,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - A dry run; returns exactly the migrations and statements that would apply, and C(changed) when any would.
+      - Returns exactly the migrations and statements that would apply, and C(changed) when any would. With
+        O(dry_run) the plan is also tried on a shadow database, which names the statement that would fail.
   diff_mode:
     support: none
 author:
@@ -156,6 +171,16 @@ EXAMPLES = r'''
     environment: staging
   check_mode: true
   register: __supabase_apply_plan
+
+- name: Before the window, try the pending migrations on a shadow copy of production's schema
+  hotdash.supabase.migration_apply:
+    db_url: "{{ supabase_db_url }}"
+    project_dir: "{{ supabase_project_dir }}"
+    environment: production
+    dry_run: true
+    shadow: server
+    shadow_server_url: "{{ vault_scratch_db_url }}"
+  check_mode: true
 
 - name: Apply pending migrations to staging
   hotdash.supabase.migration_apply:
@@ -308,6 +333,22 @@ failed_error:
   returned: when a migration failed
   type: str
   sample: "division by zero (SQLSTATE 22012)"
+not_reached:
+  description: With O(dry_run), the planned files after RV(failed_file) that the shadow did not get to.
+  returned: when the dry run failed
+  type: list
+  elements: str
+  sample: ["20251019090000_segment_churn.sql"]
+dry_run:
+  description:
+    - With O(dry_run) in check mode, what happened on the shadow - C(plan), C(shadow) (C(location), C(server),
+      C(database), C(server_version)), C(applied), C(failed) (C(file), C(version), C(statement), C(statements),
+      C(statement_text), C(error)), C(not_reached), C(restore_errors) (objects of the target the shadow could not
+      copy), C(duration_ms).
+  returned: with O(dry_run) in check mode when something is pending
+  type: dict
+  sample: {"plan": ["20251020000000_orders.sql"], "failed": null, "restore_errors": [],
+           "shadow": {"location": "local", "server": "local cluster 127.0.0.1:41745", "server_version": "15.18"}}
 error:
   description: The error, when O(error_status) reported the failure as a check instead of failing the task.
   returned: on failure with O(error_status)
@@ -321,6 +362,8 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.apply import (ENG
 from ansible_collections.hotdash.supabase.plugins.module_utils.cli import cli_argument_spec
 from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result
+from ansible_collections.hotdash.supabase.plugins.module_utils.shadow import shadow_argument_spec, shadow_options, shadow_secrets
+from ansible_collections.hotdash.supabase.plugins.module_utils.shadow_checks import apply_dry_run
 
 
 def body(module):
@@ -334,7 +377,12 @@ def body(module):
         statement_timeout=params["statement_timeout"], apply_lock_wait=params["apply_lock_wait"],
         non_transactional=params["non_transactional"], cli_path=params["cli_path"],
         minimum_cli_version=params["minimum_cli_version"], cli_timeout=params["cli_timeout"])
-    result = run_apply(connection_settings(module), params["project_dir"], options, check_mode=module.check_mode)
+    settings = connection_settings(module)
+    # The shadow's options are checked before anything is read (a wrong one is one line, nothing done).
+    shadow = shadow_options(params, timeouts=False) if module.check_mode and params["dry_run"] else None
+    result = run_apply(settings, params["project_dir"], options, check_mode=module.check_mode)
+    if shadow is not None:
+        result = apply_dry_run(result, settings, params["project_dir"], options, shadow)
     checks = result.pop("checks")
     return module_result(checks, **result)
 
@@ -362,10 +410,13 @@ def main():
         apply_lock_wait=dict(type="float", default=30),
         non_transactional=dict(type="str", default="refuse", choices=list(NON_TRANSACTIONAL_MODES)),
         cli_timeout=dict(type="int", default=3600),
+        dry_run=dict(type="bool", default=False),
     )
+    argument_spec.update(shadow_argument_spec(timeouts=False))
     argument_spec.update(cli_argument_spec())
     argument_spec.update(check_argument_spec("error_status"))
     module = new_module(argument_spec, supports_check_mode=True)
+    module.no_log_values.update(shadow_secrets(module.params))
     run_module(module, body, error_check=error_checks(module))
 
 

@@ -95,7 +95,9 @@ extends_documentation_fragment:
   - hotdash.supabase.connection
   - hotdash.supabase.checks
   - hotdash.supabase.checks.WAIVERS
+  - hotdash.supabase.checks.ERRORS
   - hotdash.supabase.shadow
+  - hotdash.supabase.shadow.TIMEOUTS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
@@ -166,6 +168,8 @@ dry_run:
            "statements": 3, "error": "column \"nope\" of relation \"orders\" does not exist (SQLSTATE 42703)"}}
 '''
 
+import functools
+
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
     check_result,
     connection_settings,
@@ -174,10 +178,8 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.apply import ApplyOptions
 from ansible_collections.hotdash.supabase.plugins.module_utils.cli import SupabaseCli
-from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
 from ansible_collections.hotdash.supabase.plugins.module_utils.shadow import (
-    shadow_argument_spec,
+    shadow_module_argument_spec,
     shadow_options,
     shadow_secrets,
 )
@@ -191,7 +193,8 @@ def body(module):
                                  target_version=params["target_version"],
                                  non_transactional=params["non_transactional"],
                                  statement_timeout=params["statement_timeout"], lock_retries=0)
-    cli = SupabaseCli(params["cli_path"], timeout=params["cli_timeout"]) if params["lint"] or params["advisors"] else None
+    # Resolved when db lint or db advisors first runs: a missing CLI is their check, not an error hiding the dry run.
+    cli = functools.partial(SupabaseCli, params["cli_path"], timeout=params["cli_timeout"])
     checks, dry_run = shadow_checks(connection_settings(module), params["project_dir"], apply_options,
                                     shadow_options(params), cli=cli, lint=params["lint"], advisors=params["advisors"],
                                     lint_level=params["lint_level"], advisor_allow=params["advisor_allow"],
@@ -200,26 +203,20 @@ def body(module):
 
 
 def main():
-    argument_spec = dict(
-        project_dir=dict(type="path", required=True),
-        environment=environment_option(),
+    module = new_module(shadow_module_argument_spec(
         lint=dict(type="bool", default=True),
         lint_level=dict(type="str", default="warning", choices=["warning", "error"]),
         advisors=dict(type="bool", default=True),
         advisor_allow=dict(type="list", elements="str", default=[]),
-        severity=dict(type="str", default="auto", choices=["auto", "warn", "fail"]),
         include_all=dict(type="bool", default=False),
         allow_remote_only=dict(type="bool", default=False),
         target_version=dict(type="str"),
         non_transactional=dict(type="str", default="refuse", choices=["refuse", "isolate"]),
         cli_path=dict(type="path"),
         cli_timeout=dict(type="int", default=300),
-    )
-    argument_spec.update(shadow_argument_spec())
-    argument_spec.update(check_argument_spec("fail_on_failed", "waivers"))
-    module = new_module(argument_spec, supports_check_mode=True)
+    ), supports_check_mode=True)
     module.no_log_values.update(shadow_secrets(module.params))
-    run_module(module, body)
+    run_module(module, body, error_check="dry_run")
 
 
 if __name__ == "__main__":

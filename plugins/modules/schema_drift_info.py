@@ -57,7 +57,9 @@ extends_documentation_fragment:
   - hotdash.supabase.connection
   - hotdash.supabase.checks
   - hotdash.supabase.checks.WAIVERS
+  - hotdash.supabase.checks.ERRORS
   - hotdash.supabase.shadow
+  - hotdash.supabase.shadow.TIMEOUTS
   - hotdash.supabase.attributes
   - hotdash.supabase.attributes.INFO_MODULE
 requirements:
@@ -167,11 +169,9 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
     new_module,
     run_module,
 )
-from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
-from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
 from ansible_collections.hotdash.supabase.plugins.module_utils.schema_drift import drift_check, schema_drift
 from ansible_collections.hotdash.supabase.plugins.module_utils.shadow import (
-    shadow_argument_spec,
+    shadow_module_argument_spec,
     shadow_options,
     shadow_secrets,
 )
@@ -189,18 +189,12 @@ def body(module):
 
 
 def main():
-    argument_spec = dict(
-        project_dir=dict(type="path", required=True),
-        environment=environment_option(),
+    module = new_module(shadow_module_argument_spec(
         migrations=dict(type="str", default="applied", choices=["applied", "all"]),
         schemas=dict(type="list", elements="str"),
-        severity=dict(type="str", default="auto", choices=["auto", "warn", "fail"]),
-    )
-    argument_spec.update(shadow_argument_spec())
-    argument_spec.update(check_argument_spec("fail_on_failed", "waivers"))
-    module = new_module(argument_spec, supports_check_mode=True)
+    ), supports_check_mode=True)
     module.no_log_values.update(shadow_secrets(module.params))
-    run_module(module, body)
+    run_module(module, body, error_check="schema_drift")
 
 
 if __name__ == "__main__":

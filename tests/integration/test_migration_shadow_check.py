@@ -144,3 +144,75 @@ def test_db_lint_on_a_local_shadow_reports_the_missing_column(db, project, run_m
     assert result["passed"] is False
     assert state(db) == before
     assert os.listdir(private_tmp) == []  # the local cluster, its data and the dumps are gone
+
+
+# migration_apply's dry run (check mode + dry_run): the same shadow, through the module a release runs.
+RAISING_BLOCK = ("do $$\n"
+                 "begin\n"
+                 "  perform amount from public.orders;\n"
+                 "end $$;\n")
+
+
+def apply_args(db, project, **extra):
+    out = dict(db.connection_args(), project_dir=str(project), environment="staging", dry_run=True,
+               shadow="server", shadow_server_url=db.cluster["url"])
+    out.update(extra)
+    return out
+
+
+def test_apply_dry_run_names_the_failing_plpgsql_statement_before_the_window(db, project, run_module):
+    write(project, "20251101000000_orders.sql", ORDERS)
+    write(project, "20251101000100_backfill.sql", "alter table public.orders add column note text;\n" + RAISING_BLOCK)
+    write(project, "20251101000200_index.sql", "create index orders_owner_idx on public.orders (owner);\n")
+    before = state(db)
+    # The plan alone (what check mode said so far) cannot see it: a parser reads a valid DO block.
+    plan = run_module("migration_apply", apply_args(db, project, dry_run=False), check_mode=True)
+    assert not plan.get("failed") and len(plan["plan"]) == 3, plan
+
+    result = run_module("migration_apply", apply_args(db, project), check_mode=True)
+    assert result["failed"]
+    assert result["msg"].startswith("dry run on a shadow copy of ")
+    assert result["msg"].endswith(
+        "/%s: migration 20251101000100_backfill.sql would fail at statement 2 of 2 (do $$ begin perform amount from "
+        "public.orders; end $$): column \"amount\" does not exist (SQLSTATE 42703); nothing was changed on the "
+        "target" % db.settings().dbname)
+    assert (result["failed_file"], result["failed_version"], result["failed_statement"]) == (
+        "20251101000100_backfill.sql", "20251101000100", 2)
+    assert result["failed_error"].startswith('column "amount" does not exist')
+    assert result["not_reached"] == ["20251101000200_index.sql"] and result["changed"] is False
+    assert state(db) == before and shadow_dbs(db) == []
+
+    # A report-writing caller (error_status) gets the same as the apply's checks; still nothing changed.
+    reported = run_module("migration_apply", apply_args(db, project, error_status="warn"), check_mode=True)
+    assert not reported.get("failed"), reported
+    apply_check = [c for c in reported["checks"] if c["name"] == "apply (check mode)"][0]
+    assert apply_check["status"] == "warn" and "would fail at statement 2 of 2" in apply_check["detail"]
+    assert state(db) == before and shadow_dbs(db) == []
+
+
+def test_apply_dry_run_of_a_clean_plan_says_where_it_was_tried(db, project, run_module, by_name):
+    write(project, "20251101000000_orders.sql", ORDERS)
+    before = state(db)
+    result = run_module("migration_apply", apply_args(db, project), check_mode=True)
+    assert not result.get("failed"), result
+    assert result["changed"] is True and [a["file"] for a in result["dry_run"]["applied"]] == [
+        "20251101000000_orders.sql"]
+    assert by_name(result)["dry_run"]["status"] == "ok"
+    assert result["dry_run"]["shadow"]["location"] == "server"
+    assert state(db) == before and shadow_dbs(db) == []
+    # Outside check mode dry_run changes nothing about the apply (the apply is the test).
+    applied = run_module("migration_apply", apply_args(db, project, shadow="local", shadow_server_url=None))
+    assert [a["version"] for a in applied["applied"]] == ["20251101000000"] and "dry_run" not in applied
+
+
+def test_a_missing_cli_is_the_tools_checks_and_the_dry_run_still_runs(db, project, run_module, by_name, tmp_path):
+    write(project, "20251101000000_orders.sql", ORDERS)
+    missing = str(tmp_path / "no-such-supabase")
+    result = run_module("migration_shadow_check", args(db, project, lint=True, advisors=True, cli_path=missing))
+    assert not result.get("failed"), result
+    checks = by_name(result)
+    assert checks["dry_run"]["status"] == "ok"
+    assert checks["db_lint"]["status"] == "warn"  # staging; production fails: nothing was proven
+    assert checks["db_lint"]["detail"].startswith("supabase db lint could not run on the shadow: Supabase CLI not "
+                                                  "found: %s" % missing)
+    assert checks["shadow_advisors"]["status"] == "warn" and shadow_dbs(db) == []
