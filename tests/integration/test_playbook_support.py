@@ -78,6 +78,8 @@ def write_inventory(tmp_path, hosts, group_vars=None, project=EXAMPLE):
         "supabase_artifacts_dir": str(tmp_path / "artifacts" / "data"),
         "supabase_backup_dir": str(tmp_path / "artifacts" / "backups"),
         "supabase_cli_path": SUPABASE_CLI,
+        # The preflight's shadow checks cost a cluster and four CLI runs; test_preflight_shadow.py proves them.
+        "supabase_preflight_shadow_check": False,
         "supabase_notify_feedback_file": str(tmp_path / "feedback" / "data" / "feedback.md"),
     }
     common.update(group_vars or {})

@@ -30,7 +30,9 @@ def run_playbook(tmp_path, extra_vars, check=False, cli=None):
 def base_vars(db, tmp_path, **extra):
     out = dict(supabase_db_url=db.url, supabase_project_dir=EXAMPLE, supabase_environment="staging",
                supabase_report_dir=str(tmp_path / "artifacts" / "data"),
-               supabase_backup_dir=str(tmp_path / "artifacts" / "backups"))
+               supabase_backup_dir=str(tmp_path / "artifacts" / "backups"),
+               # test_preflight_shadow.py proves the shadow checks; these tests keep to the others.
+               supabase_preflight_shadow_check=False)
     out.update(extra)
     return out
 
