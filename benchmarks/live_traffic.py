@@ -14,7 +14,8 @@ way of applying, each on a fresh copy of that database, all in this one run:
   a forgotten psql, a long export);
 - at t = 5 s the migration ``alter table pgbench_accounts add column note text`` is applied by: nothing
   (reader only, the baseline), ``migration_apply`` with its defaults, ``migration_apply`` tuned (lock_timeout
-  0.2 s, 30 retries, backoff 0.5 s), ``psql -f``, ``supabase db push``.
+  0.2 s, 30 retries, backoff 0.5 s), ``migration_apply`` as it behaved before it waited for blockers
+  (lock_timeout 5 s, 3 retries, backoff 2 s), ``psql -f``, ``supabase db push``.
 
 Prints latency percentiles per scenario with ratios to the baseline measured in the same run, whether and when
 the migration applied, the target for the collection's defaults (p99 <= 2 x baseline p99, max <= 500 ms,
@@ -44,11 +45,14 @@ TEMPLATE = "live_template"
 SCENARIOS = [
     ("reader", "nothing (reader only)"),
     ("defaults", "migration_apply, defaults"),
+    ("old", "migration_apply, old defaults (lock_timeout 5 s, 3 retries, no blocker check)"),
     ("tuned", "migration_apply, lock_timeout 0.2 s, 30 retries, backoff 0.5 s"),
     ("psql", "psql -f"),
     ("push", "supabase db push"),
 ]
 TUNED = dict(lock_timeout=0.2, lock_retries=30, lock_retry_backoff=0.5)
+# What migration_apply did before it looked for blockers: one blocker "age" no transaction reaches turns that off.
+OLD = dict(lock_timeout=5, lock_retries=3, lock_retry_backoff=2, blocker_transaction_age=86400)
 
 
 def percentile(sorted_values, fraction):
@@ -143,11 +147,10 @@ class Bench(object):
         events["apply_start"] = started
         workdir = os.path.join(self.base, "work_%s" % key)
         os.makedirs(workdir, exist_ok=True)
-        if key in ("defaults", "tuned"):
+        if key in ("defaults", "old", "tuned"):
             args = dict(db_url=self.url(dbname), project_dir=project, environment="local",
                         log_path=os.path.join(workdir, "apply.log"))
-            if key == "tuned":
-                args.update(TUNED)
+            args.update(dict(old=OLD, tuned=TUNED).get(key, {}))
             result = ModuleProcess.start("migration_apply", args, workdir).wait(timeout=600)
             ok = not result.get("failed") and not result.get("no_result")
             detail = result.get("summary") or result.get("msg") or result.get("stderr", "")[-300:]
