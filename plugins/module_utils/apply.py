@@ -255,7 +255,8 @@ def _failure_report(exc, settings, options, log, result, progress):
         pg_error = exc
         cause = failure_cause(exc, options.statement_timeout)
         message, extra = "database error during apply: %s" % cause, dict(cause=cause, connection_lost=connection_lost(exc))
-    applied, verified, unverified = list(result["applied"]), False, None
+    # Verified: re-read from the history, or nothing had started (the failure came before the apply held its lock).
+    applied, verified, unverified = list(result["applied"]), progress.before is None, None
     if progress.before is not None:
         try:
             rows, started = reread_history(settings, wait=REREAD_WAIT)
@@ -328,14 +329,19 @@ def _failure_facts(exc, result):
 
 def run_apply(settings, project_dir, options, check_mode=False):
     """Plan and (unless ``check_mode``) apply; returns the module's result dict, raises SupabaseError."""
-    local = load_directory(project_dir)  # a wrong path fails before any connection
-    refuse_transaction_pooler(settings)
     result = dict(changed=False, engine=options.engine, applied=[], log_path=None, partial=False, failed_file=None)
     cli = None
-    if options.engine == "cli":  # a missing or too old CLI fails before we connect
-        cli = SupabaseCli(path=options.cli_path, timeout=options.cli_timeout)
-        result["cli_version"] = cli.require_version(options.minimum_cli_version)
-    conn = connect(settings, application_name=APPLICATION_NAME)
+    try:
+        local = load_directory(project_dir)  # a wrong path fails before any connection
+        refuse_transaction_pooler(settings)
+        if options.engine == "cli":  # a missing or too old CLI fails before we connect
+            cli = SupabaseCli(path=options.cli_path, timeout=options.cli_timeout)
+            result["cli_version"] = cli.require_version(options.minimum_cli_version)
+        conn = connect(settings, application_name=APPLICATION_NAME)
+    except SupabaseError as exc:  # nothing ran: that much is certain
+        _failure_facts(exc, result)
+        exc.result.update(applied=[], applied_verified=True, changed=False)
+        raise
     log = NullLog()
     progress = _Progress()
     try:
@@ -366,12 +372,13 @@ def run_apply(settings, project_dir, options, check_mode=False):
         exc.result.setdefault("started_at", result.get("started_at"))
         exc.result["changed"] = bool(exc.result["applied"]) or bool(exc.result.get("partial"))
         if "applied_verified" not in exc.result:  # not reported yet: a failure before anything was applied
+            exc.result["applied_verified"] = True
             _log_quietly(log, "FAILED: %s" % exc)
         raise
     except psycopg2.Error as exc:
         cause = failure_cause(exc, options.statement_timeout)
         _log_quietly(log, "FAILED: %s" % cause)
-        error = ApplyError("database error before anything was applied: %s" % cause, applied=[],
+        error = ApplyError("database error before anything was applied: %s" % cause, applied=[], applied_verified=True,
                            log_path=result.get("log_path"), changed=False, started_at=result.get("started_at"))
         _failure_facts(error, result)
         raise error

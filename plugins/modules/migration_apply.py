@@ -302,9 +302,10 @@ cause:
   type: str
   sample: "received SIGTERM"
 applied_verified:
-  description: Whether RV(applied) was re-read from the history after the failure (false only when the server could
-    not be reached again within 30 s; RV(applied) is then what the apply knew).
-  returned: on failure after the apply started
+  description: Whether RV(applied) is known to be what committed - re-read from the history after the failure, or
+    nothing had started. False only when the server could not be reached again within 30 s; RV(applied) is then
+    what the apply knew.
+  returned: on failure
   type: bool
   sample: true
 blocker:

@@ -265,6 +265,8 @@ def test_transaction_pooler_port_refused(db, project, tmp_path, run_module):
     result = run_module("migration_apply", dict(db_url=url, project_dir=str(project)))
     assert result["failed"] and "6543" in result["msg"] and "session" in result["msg"]
     assert "secret-pw" not in result["msg"]
+    # Nothing ran, and the result says that is certain (a report never reads "what committed is not known").
+    assert result["applied"] == [] and result["applied_verified"] is True and result["failed_file"] is None
 
 
 @pytest.mark.parametrize("url,expected", [
@@ -283,6 +285,7 @@ def test_wrong_password(db, project, run_module):
     url = db.url.replace(":%s@" % db.password, ":Wrong-pass-1@")
     result = run_module("migration_apply", dict(db_url=url, project_dir=str(project)))
     assert result["failed"] and "password authentication failed" in result["msg"]
+    assert result["applied"] == [] and result["applied_verified"] is True and result["partial"] is False
     assert "Wrong-pass-1" not in result["msg"] and db.history() == {}
 
 

@@ -148,3 +148,38 @@ def test_sustained_monitor_breach_rolls_back(make_db, run_module, tmp_path):
     assert "error rate" in failure
     assert stg.scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'customer_segments'"
                       " AND column_name = 'churn_pct'") == 0
+
+
+def test_log_disk_full_after_two_commits_rolls_back_what_committed(make_db, run_module, tmp_path):
+    """The apply log's disk fills after two migrations committed: the outcome names the log and the two that
+    committed (never "nothing applied"), and the rollback reverts them."""
+    project = copy_example(tmp_path)
+    add_migration(project, "20251020090000", "notes", "create table public.release_notes (id int);\n",
+                  down_sql="drop table if exists public.release_notes;\n")
+    add_migration(project, "20251021090000", "tags_with_a_long_name_so_its_first_log_line_is_long",
+                  "create table public.release_tags (id int);\n", down_sql="drop table if exists public.release_tags;\n")
+    trial, stg = make_db("stg"), make_db("stg")
+    for database in (trial, stg):
+        baseline(run_module, database, project)
+    before = (history_versions(stg), table_counts(stg))
+    # Where the log stands after the second commit, from a trial run; then the disk is full just after it.
+    trial_log = tmp_path / "trial.log"
+    assert not run_module("migration_apply", {"db_url": trial.url, "project_dir": project, "environment": "staging",
+                                              "log_path": str(trial_log)}).get("failed")
+    text = trial_log.read_text()
+    after_two = text.index("\n", text.index("applied 20251020090000_notes.sql")) + 1
+    log = tmp_path / "apply.log"
+    log.write_bytes(b"#" * 4000000 + b"\n")  # a log far longer than any file another module writes
+    limit = 4000001 + after_two + 20
+    interpreter = tmp_path / "python-on-a-full-disk"
+    interpreter.write_text("#!%s\nimport os, resource, sys\nif any('migration_apply' in arg for arg in sys.argv[1:]):\n"
+                           "    resource.setrlimit(resource.RLIMIT_FSIZE, (%d, %d))\nos.execv(%r, [%r] + sys.argv[1:])\n"
+                           % (sys.executable, limit, limit, sys.executable, sys.executable))
+    interpreter.chmod(0o755)
+    inventory = write_inventory(tmp_path, {"stg1": ("staging", stg)}, project=project,
+                                group_vars={"ansible_python_interpreter": str(interpreter)})
+    run = run_playbook(tmp_path, "apply_staging", inventory, dict(approval_vars(), supabase_apply_log_path=str(log)))
+    failure = _assert_failed_and_rolled_back(run, stg, before, "apply failed", "20251020090000, %s" % NEW_VERSION)
+    assert "cannot write the log %s" % log in failure and "nothing applied" not in failure
+    assert "applied by this run (re-read from the history after the failure): %s_" % NEW_VERSION in failure
+    assert not stg.table_exists("public.release_tags")
