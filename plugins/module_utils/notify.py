@@ -21,14 +21,16 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.connection import
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import append_once
 
-EVENTS = ("start", "success", "failure", "rollback")
+EVENTS = ("start", "success", "success_with_warnings", "failure", "rollback")
 _HEADLINE = {
     "start": "STARTED",
     "success": "SUCCEEDED",
+    "success_with_warnings": "SUCCEEDED WITH WARNINGS",
     "failure": "FAILED",
     "rollback": "ROLLED BACK (CRITICAL: notify the manager)",
 }
-HOST_STATUSES = ("ok", "failed", "rolled_back", "skipped", "pending")
+HOST_STATUSES = ("ok", "succeeded_with_warnings", "failed", "rolled_back", "skipped", "pending")
+WARNINGS_LISTED = 10
 
 
 def validate_event(event):
@@ -70,9 +72,18 @@ def headline(event, environment, run_id):
     return "[hotdash.supabase] %s migration run %s %s" % (environment, run_id or "(no run id)", _HEADLINE[event])
 
 
+def _warning_lines(warnings):
+    """The run's warnings (missed success criteria, ...) as lines, at most WARNINGS_LISTED and a count of the rest."""
+    lines = [" ".join(str(w).split()) for w in (warnings or []) if str(w).strip()]
+    if len(lines) > WARNINGS_LISTED:
+        lines = lines[:WARNINGS_LISTED] + ["... and %d more (see the reports)" % (len(lines) - WARNINGS_LISTED)]
+    return lines
+
+
 def payload(event, environment, run_id=None, versions=None, results=None, reason=None, report_dir=None,
-            index=None, secrets=()):
-    """The JSON body posted to the webhook; every text is redacted."""
+            index=None, warnings=None, secrets=()):
+    """The JSON body posted to the webhook; every text is redacted. ``warnings`` (a run that succeeded with
+    warnings: the missed success criteria) are listed one per line."""
     validate_event(event)
     rows = normalize_results(results)
     failed = [r["host"] for r in rows if r["status"] in ("failed", "rolled_back")]
@@ -84,6 +95,7 @@ def payload(event, environment, run_id=None, versions=None, results=None, reason
                                                                  ": " + ", ".join(failed) if failed else ""))
     if reason:
         lines.append("reason: %s" % reason)
+    lines += ["warning: %s" % line for line in _warning_lines(warnings)]
     if index or report_dir:
         lines.append("report: %s" % (index or report_dir))
     body = {
@@ -94,6 +106,7 @@ def payload(event, environment, run_id=None, versions=None, results=None, reason
         "versions": [str(v) for v in (versions or [])],
         "results": rows,
         "reason": reason or None,
+        "warnings": [str(w) for w in (warnings or [])],
         "report_dir": report_dir,
         "index": index,
     }
@@ -116,8 +129,8 @@ def marker(run_id, event):
 
 
 def feedback_entry(event, environment, run_id=None, versions=None, results=None, reason=None, report_dir=None,
-                   artifacts=None, moment=None, secrets=()):
-    """The Markdown entry appended to the feedback file (results and artifact paths)."""
+                   artifacts=None, moment=None, warnings=None, secrets=()):
+    """The Markdown entry appended to the feedback file (results, warnings and artifact paths)."""
     validate_event(event)
     moment = moment or datetime.datetime.now(datetime.timezone.utc)
     rows = normalize_results(results)
@@ -129,13 +142,14 @@ def feedback_entry(event, environment, run_id=None, versions=None, results=None,
            "- **versions**: %s" % (", ".join(str(v) for v in versions) if versions else "(none)")]
     if reason:
         out.append("- **reason**: %s" % str(reason).replace("\n", " "))
+    out += ["- **warning**: %s" % line for line in _warning_lines(warnings)]
     if report_dir:
         out.append("- **artifacts**: `%s`" % report_dir)
     if rows:
         out += ["", "| host | result | detail |", "| --- | --- | --- |"]
         for row in rows:
             detail = row["detail"].replace("|", "\\|").replace("\n", " ")
-            out.append("| %s | %s | %s |" % (row["host"], row["status"], detail))
+            out.append("| %s | %s | %s |" % (row["host"], row["status"].replace("_", " "), detail))
     if artifacts:
         out += ["", "Artifacts:", ""]
         for path in artifacts:
@@ -145,6 +159,9 @@ def feedback_entry(event, environment, run_id=None, versions=None, results=None,
                     "schedule the post-mortem."]
     elif event == "failure":
         out += ["", "Next: review the failed step in the artifacts before any new attempt."]
+    elif event == "success_with_warnings":
+        out += ["", "Next: the release stays; review each warning (a missed success criterion is not a rollback "
+                    "trigger) and decide whether it needs a fix."]
     return redact("\n".join(out) + "\n", secrets)
 
 

@@ -12,8 +12,11 @@ module: notify_message
 short_description: Compose a run notification and append the runbook's post-apply entry to the feedback file
 version_added: 0.1.0
 description:
-  - Builds the webhook payload for a run event (C(start), C(success), C(failure), C(rollback)), that is a C(text) line
-    for chat webhooks plus structured keys (environment, run id, versions, per-host results, reason, report path).
+  - Builds the webhook payload for a run event (C(start), C(success), C(success_with_warnings), C(failure),
+    C(rollback)), that is a C(text) line for chat webhooks plus structured keys (environment, run id, versions,
+    per-host results, reason, warnings, report path).
+  - C(success_with_warnings) is a run that applied and kept its release but missed a success criterion (error rate,
+    query P95, pool); its headline says SUCCEEDED WITH WARNINGS and every warning is listed.
   - When O(feedback_file) is given, appends a Markdown entry with the results and the artifact paths (the
     runbook's "Update feedback/data/<date>.md with apply results"). Each entry carries a marker with the run id
     and event, so the same event is appended once (C(changed=false) on a repeat).
@@ -23,7 +26,7 @@ options:
     description: What happened.
     type: str
     required: true
-    choices: [start, success, failure, rollback]
+    choices: [start, success, success_with_warnings, failure, rollback]
   environment:
     description: Environment of the run.
     type: str
@@ -40,12 +43,17 @@ options:
   results:
     description:
       - "Per-host results, C({host: status}) or a list of C({host, status, detail})."
-      - Status is one of C(ok), C(failed), C(rolled_back), C(skipped), C(pending).
+      - Status is one of C(ok), C(succeeded_with_warnings), C(failed), C(rolled_back), C(skipped), C(pending).
     type: raw
     default: {}
   reason:
     description: Why the run failed or was rolled back.
     type: str
+  warnings:
+    description: What the run warned about (missed success criteria, what could not be measured), one line each.
+    type: list
+    elements: str
+    default: []
   report_dir:
     description: The run directory; its files are listed as artifacts in the feedback entry.
     type: path
@@ -89,7 +97,7 @@ payload:
   sample: {"text": "[hotdash.supabase] production migration run production_20251019T020500Z SUCCEEDED",
            "event": "success", "environment": "production", "run_id": "production_20251019T020500Z",
            "versions": ["20251011000000"], "results": [{"host": "prod-eu", "status": "ok", "detail": ""}],
-           "reason": null, "report_dir": "artifacts/data/production_20251019T020500Z", "index": null}
+           "reason": null, "warnings": [], "report_dir": "artifacts/data/production_20251019T020500Z", "index": null}
 entry:
   description: The Markdown feedback entry.
   returned: always
@@ -125,7 +133,7 @@ def body(module):
             index = os.path.join(report_dir, runinfo.INDEX_NAME)
             artifacts = [runinfo.INDEX_NAME] + artifacts
     common = dict(run_id=params["run_id"], versions=params["versions"], results=params["results"],
-                  reason=params["reason"], report_dir=report_dir, secrets=secrets)
+                  reason=params["reason"], report_dir=report_dir, warnings=params["warnings"], secrets=secrets)
     message = notify.payload(params["event"], params["environment"], index=index, **common)
     entry = notify.feedback_entry(params["event"], params["environment"], artifacts=artifacts, **common)
     appended = False
@@ -144,6 +152,7 @@ def main():
         versions=dict(type="list", elements="str", default=[]),
         results=dict(type="raw", default={}),
         reason=dict(type="str"),
+        warnings=dict(type="list", elements="str", default=[]),
         report_dir=dict(type="path"),
         feedback_file=dict(type="path"),
     ), with_connection=False, needs_psycopg2=False, supports_check_mode=True)

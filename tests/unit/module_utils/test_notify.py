@@ -65,3 +65,25 @@ def test_payload_redacts_per_host_details_too():
                           secrets=["tok-123"], report_dir="artifacts/data/tok-123")
     assert body["results"][0]["detail"] == "cannot connect to postgresql://app:********@db:5432/app"
     assert "s3cret-pw" not in str(body) and "tok-123" not in str(body)
+
+
+def test_a_run_that_succeeded_with_warnings_says_so_and_lists_them():
+    warnings = ["prod-eu: probe get_tile_summary P95 < 500 ms missed: P95 812.0 ms over 420 call(s)",
+                "prod-eu: error rate < 0.50% missed: 0.60% (9 of 1500 log rows were errors)"]
+    body = notify.payload("success_with_warnings", "production", run_id="production_x", versions=["20251019090000"],
+                          results={"prod-eu": "succeeded_with_warnings", "prod-us": "ok"}, warnings=warnings)
+    lines = body["text"].splitlines()
+    assert lines[0] == "[hotdash.supabase] production migration run production_x SUCCEEDED WITH WARNINGS"
+    assert ["warning: " + w for w in warnings] == [line for line in lines if line.startswith("warning: ")]
+    assert body["warnings"] == warnings and "0 failed or rolled back" in body["text"]
+    entry = notify.feedback_entry("success_with_warnings", "production", run_id="production_x", moment=MOMENT,
+                                  results={"prod-eu": "succeeded_with_warnings"}, warnings=warnings)
+    assert "## 2025-10-19 02:40 UTC production migration succeeded with warnings" in entry
+    assert "- **warning**: %s" % warnings[0] in entry and "| prod-eu | succeeded with warnings |" in entry
+    assert "a missed success criterion is not a rollback trigger" in entry
+
+
+def test_many_warnings_are_bounded():
+    body = notify.payload("success_with_warnings", "staging", warnings=["w%d" % i for i in range(25)])
+    listed = [line for line in body["text"].splitlines() if line.startswith("warning: ")]
+    assert len(listed) == notify.WARNINGS_LISTED + 1 and listed[-1] == "warning: ... and 15 more (see the reports)"
