@@ -256,7 +256,7 @@ def judge(samples, options, probe_budgets=None):
     elif not total:
         criterion.update(met=True, detail="no log rows during the watch")
     else:
-        criterion["met"] = overall < t.error_rate_warn
+        criterion.update(met=overall < t.error_rate_warn, detail="%s (%s)" % (percent_text(overall), criterion["detail"]))
     criteria.append(criterion)
 
     # 3. Probe percentiles against their budgets (success criterion; a trigger only with breach_on: [p95]).
