@@ -203,7 +203,7 @@ def test_missed_success_criterion_succeeds_with_warnings_everywhere(make_db, run
     assert "0.70%" in _only_line(run, "warning: stg1: error rate")
     run_dir = [d for d in run.run_dirs() if os.path.basename(d).startswith("staging_")][-1]
     index = open(os.path.join(run_dir, "index.md")).read()
-    assert "succeeded with warnings" in index and "stg1: succeeded with warnings: applied 1 migration(s)" in index
+    assert "- **verdict**: succeeded with warnings" in index and "stg1: succeeded with warnings: applied 1 migration(s)" in index
     feedback = open(str(tmp_path / "feedback" / "data" / "feedback.md")).read()
     assert "migration succeeded with warnings" in feedback and "| stg1 | succeeded with warnings |" in feedback
     assert "- **warning**: stg1: error rate" in feedback
