@@ -46,9 +46,10 @@ except ImportError:  # pragma: no cover - the module reports missing_required_li
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ConnectionFailed, InvalidInput
-from ansible_collections.hotdash.supabase.plugins.module_utils.check_session import apply_request_context
+from ansible_collections.hotdash.supabase.plugins.module_utils.check_session import apply_request_context, request_context
 from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import error_line
 from ansible_collections.hotdash.supabase.plugins.module_utils.rpc import normalize_rpc
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_guard import SAME_QUOTING_SQL
 
 PERCENTILES = (50, 95, 99)
 DEFAULT_ROLE = "authenticated"
@@ -127,11 +128,15 @@ def parse_probes(specs, guard, default_budget=0.5):
             if unknown:
                 raise InvalidInput("%s has unknown key(s) %s; a query probe takes name, query, role, claims, settings "
                                    "and budget (seconds)" % (where, ", ".join(unknown)))
-            query = guard(spec["query"], "probe %r" % str(spec.get("name") or where))
+            label = "probe %r" % str(spec.get("name") or where)
+            query = guard(spec["query"], label)
+            # The role, claims and settings a probe runs with, validated like a check's: a setting may not switch
+            # the role or the read-only mode (refused here, before the watch, not in a probe's thread).
+            context = request_context(spec, label)
             budget = spec.get("budget", default_budget)
             probe = {"name": str(spec.get("name") or "query %d" % (index + 1)), "kind": "query", "call": query,
-                     "query": query, "params": None, "role": spec.get("role"), "claims": spec.get("claims"),
-                     "settings": spec.get("settings") or {}, "budget_ms": None if budget is None else float(budget) * 1000.0}
+                     "query": query, "params": None, "role": context["role"], "claims": context["claims"],
+                     "settings": context["settings"], "budget_ms": None if budget is None else float(budget) * 1000.0}
         elif isinstance(spec, (dict, str)):
             rpc = normalize_rpc(spec, default_budget=default_budget)
             probe = {"name": rpc["name"], "kind": "rpc", "call": "%s(%s)" % (rpc["function"], _describe_args(spec)),
@@ -203,9 +208,13 @@ class _ProbeThread(threading.Thread):
         self.inflight = None
 
     def _begin(self, cur):
-        """BEGIN READ ONLY with transaction-level settings only, then the request context (role, claims, GUCs)."""
-        cur.execute(sql.SQL("BEGIN READ ONLY; SET LOCAL statement_timeout = {}").format(
-            sql.Literal("%dms" % int(self.options.timeout * 1000))))
+        """BEGIN READ ONLY with transaction-level settings only, then the request context (role, claims, GUCs).
+
+        ``standard_conforming_strings`` is turned on first, as in every check transaction: on a database or role set
+        to ``off`` the server would otherwise end ``'x\\''`` earlier than the guard's parser did and run what follows.
+        """
+        cur.execute(sql.SQL("BEGIN READ ONLY; {}; SET LOCAL statement_timeout = {}").format(
+            sql.SQL(SAME_QUOTING_SQL), sql.Literal("%dms" % int(self.options.timeout * 1000))))
         claims = self.probe["claims"] if self.probe["claims"] is not None else self.options.jwt_claims
         apply_request_context(cur, role=self.probe["role"] or self.options.role, settings=self.probe["settings"],
                               claims=claims)

@@ -145,6 +145,31 @@ def test_error_rate_query_runs_in_a_read_only_transaction(victim, run_module, tm
     assert state(victim) == before
 
 
+def test_a_query_probe_runs_one_statement_on_a_database_reading_backslashes_the_old_way(victim, run_module, tmp_path):
+    # The probe's transaction must turn standard_conforming_strings on like every check transaction: with it off
+    # the server ends the string at \' and runs the COMMIT and the INSERT after the read-only transaction.
+    victim.execute('ALTER DATABASE "%s" SET standard_conforming_strings = off' % victim.name)
+    before = state(victim)
+    query = "select 'x\\''; commit; insert into public.victim select 100, $$kept$$; --' as x"
+    result = run_module("monitor_sample", dict(victim.connection_args(), output_dir=str(tmp_path), window=0.6,
+                                               interval=0.3, chart=False, probe_rate=10, probe_role="",
+                                               probes=[{"name": "quotes", "query": query}]))
+    assert not result.get("failed"), result
+    assert result["probes"]["quotes"]["ok"] > 0 and result["probes"]["quotes"]["errors"] == 0, result["probes"]
+    assert state(victim) == before
+
+
+@pytest.mark.parametrize("settings", [{"role": "postgres"}, {"default_transaction_read_only": "off"},
+                                      {"session_authorization": "postgres"}])
+def test_a_query_probe_cannot_switch_role_or_read_only_through_its_settings(victim, run_module, tmp_path, settings):
+    name = sorted(settings)[0]
+    result = run_module("monitor_sample", dict(victim.connection_args(), output_dir=str(tmp_path), window=0.3,
+                                               interval=0.3, chart=False, probes=[
+                                                   {"name": "tiles", "query": "select 1", "settings": settings}]))
+    refused(result, "probe 'tiles': setting '%s' is refused" % name)
+    assert os.listdir(str(tmp_path)) == []  # refused before the watch began: no samples written
+
+
 @pytest.fixture
 def server_file(victim):
     """A path in the server's data directory (writable by the server): it must never appear."""

@@ -75,6 +75,12 @@ def test_every_query_goes_through_the_guard():
     ([{"name": "f", "args": "x"}], "args must be a list"),
     ([{"name": "f", "function": "a.b.c"}], "must be 'name' or 'schema.name'"),
     (["f", {"name": "f", "function": "public.g"}], "probe name 'f' is used twice"),
+    # A query probe's settings are a check's: none may switch the role or the read-only mode.
+    ([{"name": "q", "query": "SELECT 1", "settings": {"role": "postgres"}}], "probe 'q': setting 'role' is refused"),
+    ([{"name": "q", "query": "SELECT 1", "settings": {"Transaction_Read_Only": "off"}}],
+     "probe 'q': setting 'Transaction_Read_Only' is refused"),
+    ([{"name": "q", "query": "SELECT 1", "role": ["anon"]}], "probe 'q': role must be a role name"),
+    ([{"name": "q", "query": "SELECT 1", "claims": "sub=1"}], "probe 'q': claims must be a dict"),
 ])
 def test_bad_probe_definitions_are_one_line_errors(specs, fragment):
     with pytest.raises(InvalidInput) as err:
