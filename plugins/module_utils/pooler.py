@@ -265,7 +265,7 @@ class PoolerSource(object):
         from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings
         admin = None
         if params.get("admin_url"):
-            admin = ConnectionSettings.from_url(params["admin_url"])
+            admin = ConnectionSettings.from_url(params["admin_url"], option="pooler.admin_url")
             if admin.dbname != ADMIN_DATABASE:
                 raise InvalidInput("pooler.admin_url must name the admin console's database %r; got %r"
                                    % (ADMIN_DATABASE, admin.dbname))

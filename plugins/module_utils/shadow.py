@@ -97,7 +97,7 @@ class ShadowOptions(object):
         if lock_wait_timeout is None or lock_wait_timeout <= 0:
             raise InvalidInput("lock_timeout must be positive, not %r" % (lock_wait_timeout,))
         self.location = location
-        self.server = ConnectionSettings.from_url(server_url) if server_url else None
+        self.server = ConnectionSettings.from_url(server_url, option="shadow_server_url") if server_url else None
         self.environment = validate_environment(environment)
         self.bin_dir = bin_dir
         self.lock_wait_timeout = float(lock_wait_timeout)

@@ -178,7 +178,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
     new_module,
     run_module,
 )
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings, connect
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings, connect, url_secrets
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 
 _POLICY_OPTIONS = ("environment", "require_approval", "approval_max_age", "allowed_waivers", "require_verified_approval",
@@ -195,7 +195,7 @@ def _read_signers(path):
 
 
 def _staging_identity(url):
-    conn = connect(ConnectionSettings.from_url(url), application_name="hotdash.supabase db_policy (staging identity)")
+    conn = connect(ConnectionSettings.from_url(url, option="promotion_db_url"), application_name="hotdash.supabase db_policy (staging identity)")
     try:
         conn.set_session(readonly=True, autocommit=True)
         with conn.cursor() as cur:
@@ -269,11 +269,7 @@ def main():
         run_id=dict(type="str"),
         inventory_host=dict(type="str"),
     ), supports_check_mode=True)
-    if module.params["promotion_db_url"]:
-        try:
-            module.no_log_values.update(ConnectionSettings.from_url(module.params["promotion_db_url"]).secrets())
-        except InvalidInput:
-            pass
+    module.no_log_values.update(url_secrets(module.params["promotion_db_url"]))
     run_module(module, body)
 
 

@@ -147,9 +147,8 @@ error:
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, connection_settings, new_module, run_module
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings, url_secrets
 from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
-from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.readiness import ROLLBACK_STRATEGIES, readiness
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
 
@@ -158,10 +157,7 @@ def body(module):
     params = module.params
     staging = None
     if params["staging_db_url"]:
-        try:
-            staging = ConnectionSettings.from_url(params["staging_db_url"])
-        except InvalidInput as exc:
-            raise InvalidInput("staging_db_url: %s" % str(exc).replace("db_url must", "must"))
+        staging = ConnectionSettings.from_url(params["staging_db_url"], option="staging_db_url")
     checks, facts = readiness(connection_settings(module), params["project_dir"], params["environment"],
                               staging_settings=staging, rollback_strategy=params["rollback_strategy"],
                               rollback_dir=params["rollback_dir"], rollback_script=params["rollback_script"],
@@ -190,12 +186,8 @@ def main():
     )
     argument_spec.update(check_argument_spec("fail_on_failed", "waivers", "error_status"))
     module = new_module(argument_spec, supports_check_mode=True)
-    if module.params["staging_db_url"]:
-        try:
-            for secret in ConnectionSettings.from_url(module.params["staging_db_url"]).secrets():
-                module.no_log_values.add(secret)
-        except InvalidInput:
-            pass  # body() raises it again, as a one-line failure
+    # The password's pieces too, also when the URL is invalid (body() then fails in one line naming the option).
+    module.no_log_values.update(url_secrets(module.params["staging_db_url"]))
     run_module(module, body, error_check="readiness")
 
 

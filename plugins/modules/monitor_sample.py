@@ -427,7 +427,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.artifacts import simple_name, write_file
 from ansible_collections.hotdash.supabase.plugins.module_utils.chart import render_chart
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings, redact
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings, redact, url_secrets
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CheckFailed, InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.monitor import (
     MonitorOptions,
@@ -456,7 +456,7 @@ def options_from(params, settings):
         probes=parse_probes(params["probes"], guard_query, default_budget=params["p95_budget"]),
         probe_options=ProbeOptions(rate=params["probe_rate"], timeout=params["probe_timeout"],
                                    role=params["probe_role"], jwt_claims=params["probe_jwt_claims"]),
-        probe_settings=ConnectionSettings.from_url(params["probe_db_url"]) if params["probe_db_url"] else None,
+        probe_settings=ConnectionSettings.from_url(params["probe_db_url"], option="probe_db_url") if params["probe_db_url"] else None,
         pooler=PoolerSource.from_params(params["pooler"], settings.dbname))
 
 
@@ -549,6 +549,9 @@ def main():
     )
     argument_spec.update(check_argument_spec("fail_on_failed", "waivers", "error_status"))
     module = new_module(argument_spec, supports_check_mode=True)
+    # The other URLs' passwords (and their pieces) are masked too, also when a URL is invalid.
+    for url in (module.params["probe_db_url"], (module.params["pooler"] or {}).get("admin_url")):
+        module.no_log_values.update(url_secrets(url))
     run_module(module, body, error_check="watch")
 
 

@@ -1,6 +1,6 @@
 """Inputs that used to surprise: each is now a one-line error naming the option and the value, and changes nothing.
 
-docs/bad_inputs.md lists the same cases with their messages.
+docs/safety.md ("Bad inputs and their messages") lists the same cases with their messages.
 """
 import json
 
@@ -93,3 +93,21 @@ def test_migration_info_does_not_return_a_key_ansible_reads_as_skipped(db, run_m
     assert not result.get("failed"), result
     assert "skipped" not in result  # `register: r` then `r is skipped` would be true
     assert result["ignored_files"] == [{"file": "notes.txt", "reason": "not a .sql file"}]
+
+
+@pytest.mark.parametrize("module,option", [("monitor_sample", "probe_db_url"),
+                                           ("migration_readiness_info", "staging_db_url")])
+def test_a_second_url_option_is_named_in_its_error_and_its_password_masked_whole(db, run_module, project, tmp_path,
+                                                                                  module, option):
+    url = "postgresql://app:p@ss-Sec0nd-4k@[::1/postgres?sslmode=disable"
+    args = dict(db.connection_args(), **{option: url})
+    if module == "monitor_sample":
+        args.update(output_dir=str(tmp_path / "out"), window=0.3, chart=False, probes=[{"name": "one", "query": "select 1"}])
+    else:
+        args.update(project_dir=str(project), environment="production")
+    before = unchanged(db)
+    result = run_module(module, args)
+    # (the test database's own password is "postgres": Ansible masks that word wherever it appears)
+    one_line_failure(result, "%s is not a valid " % option, " URL (Invalid IPv6 URL): ", "://app:********@[::1/")
+    assert "ss-Sec0nd-4k" not in json.dumps(result) and "p@ss" not in json.dumps(result)
+    assert unchanged(db) == before

@@ -147,4 +147,4 @@ def test_bad_inputs_are_one_line_errors(db, project, run_module):
     bad_url = run_module("migration_readiness_info", dict(db.connection_args(), project_dir=str(project),
                                                           staging_db_url="mysql://u:pw@h/db", environment="staging"))
     assert bad_url["failed"] is True and bad_url["msg"].startswith(
-        "staging_db_url: must be a ") and "scheme 'mysql'" in bad_url["msg"] and ":pw@" not in bad_url["msg"]
+        "staging_db_url must be a ") and "scheme 'mysql'" in bad_url["msg"] and ":pw@" not in bad_url["msg"]
