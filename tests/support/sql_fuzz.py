@@ -79,6 +79,115 @@ def generate(count, seed):
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+class ServerParser(object):
+    """The statements a real PostgreSQL server reads in a text, asked without running anything.
+
+    libpq's ``PQprepare`` sends one Parse message (the extended protocol; psycopg2 only speaks the simple one):
+    the server runs its own parser on the text and answers ``cannot insert multiple commands into a prepared
+    statement`` when it reads several statements, an error from its grammar (source file ``scan.l``, ``gram.y``,
+    ``parser.c``) when it cannot read the text, and otherwise prepares it - parse analysis may still fail (an
+    unknown table), which means it read one statement. A Parse message never executes anything, and every call
+    is its own implicit transaction. :meth:`read` -> ``(SEVERAL | ONE_OR_NONE | None, the server's message)``.
+    """
+
+    _GRAMMAR_FILES = ("scan.l", "gram.y", "parser.c", "scansup.c")
+    _PG_DIAG_MESSAGE_PRIMARY = ord("M")
+    _PG_DIAG_SOURCE_FILE = ord("F")
+    _PGRES_COMMAND_OK = 1
+    _CONNECTION_OK = 0
+
+    def __init__(self, conninfo):
+        import ctypes
+        import ctypes.util
+        self._lib = lib = ctypes.CDLL(ctypes.util.find_library("pq") or "libpq.so.5")
+        lib.PQconnectdb.restype = ctypes.c_void_p
+        lib.PQconnectdb.argtypes = [ctypes.c_char_p]
+        lib.PQstatus.argtypes = [ctypes.c_void_p]
+        lib.PQerrorMessage.restype = ctypes.c_char_p
+        lib.PQerrorMessage.argtypes = [ctypes.c_void_p]
+        lib.PQprepare.restype = ctypes.c_void_p
+        lib.PQprepare.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p]
+        lib.PQresultStatus.argtypes = [ctypes.c_void_p]
+        lib.PQresultErrorField.restype = ctypes.c_char_p
+        lib.PQresultErrorField.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        lib.PQclear.argtypes = [ctypes.c_void_p]
+        lib.PQfinish.argtypes = [ctypes.c_void_p]
+        # Notices (an identifier truncated to 63 bytes) would go to stderr: not asked for.
+        self._conn = lib.PQconnectdb((conninfo + " options='-c client_min_messages=error'").encode())
+        if lib.PQstatus(self._conn) != self._CONNECTION_OK:
+            message = lib.PQerrorMessage(self._conn).decode(errors="replace").strip()
+            self.close()
+            raise RuntimeError("cannot connect: %s" % message)
+
+    def read(self, text):
+        lib = self._lib
+        result = lib.PQprepare(self._conn, b"", text.encode("utf-8"), 0, None)
+        if not result:
+            raise RuntimeError("PQprepare: %s" % lib.PQerrorMessage(self._conn).decode(errors="replace").strip())
+        try:
+            if lib.PQresultStatus(result) == self._PGRES_COMMAND_OK:
+                return ONE_OR_NONE, ""
+            message = (lib.PQresultErrorField(result, self._PG_DIAG_MESSAGE_PRIMARY) or b"").decode(errors="replace")
+            source = (lib.PQresultErrorField(result, self._PG_DIAG_SOURCE_FILE) or b"").decode(errors="replace")
+        finally:
+            lib.PQclear(result)
+        if message == "cannot insert multiple commands into a prepared statement":
+            return SEVERAL, message
+        if source in self._GRAMMAR_FILES:
+            return None, message
+        return ONE_OR_NONE, message  # read as one statement; parse analysis refused it (unknown table, ...)
+
+    def close(self):
+        if self._conn:
+            self._lib.PQfinish(self._conn)
+            self._conn = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+SEVERAL = "several statements"
+ONE_OR_NONE = "one statement or none"
+
+
+def compare_with_server(text, guard, server):
+    """``(problems, differences)`` between the guard and the server's own parser on one string.
+
+    problems (what would let a check run more than it was allowed): the server reads several statements where
+    the guard reads one or none, or the one statement ``guard_statement`` accepts (the text the collection sends)
+    is not one statement for the server. differences (both refuse, nothing runs; the parsers' versions differ):
+    only one side cannot read the text, with the server's message.
+    """
+    if "\x00" in text:
+        return [], []  # libpq stops at a NUL; the guard refuses any text holding one
+    try:
+        count = len(guard.parse_statements(text))
+    except guard._Unparsable:  # pylint: disable=protected-access
+        count = None
+    mine = None if count is None else SEVERAL if count > 1 else ONE_OR_NONE
+    theirs, message = server.read(text)
+    problems, differences = [], []
+    if theirs == SEVERAL and mine == ONE_OR_NONE:
+        problems.append("the guard reads one statement or none, the server several")
+    elif mine != theirs:
+        differences.append("the guard reads %s, the server %s" % (mine or "a parse error",
+                                                                    theirs or "a parse error: %s" % message))
+    try:
+        sent = guard.guard_statement(text, "fuzz", profile=guard.SCRIPT, allow=guard.DECLARABLE).text
+    except guard.StatementRefused:
+        sent = None
+    if sent is not None:
+        kind, message = server.read(sent)
+        if kind == SEVERAL:
+            problems.append("the statement the guard would send, %r, is several statements for the server" % sent)
+        elif kind is None:
+            differences.append("the server cannot read the statement the guard would send: %s" % message)
+    return problems, differences
+
+
 # Positions differ between a statement parsed in place and alone; everything else must be identical.
 _POSITIONS = re.compile(r',?"(?:stmt_len|[A-Za-z_]*location)":-?\d+')
 _STATEMENT = '{"stmt":'
