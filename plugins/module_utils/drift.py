@@ -246,9 +246,16 @@ def naming_message(local):
                      % (local.naming["compliant"], local.naming["total"], local.naming["percent"],
                         brief(renames, 10)))
     if local.misnamed:
-        parts.append("the CLI ignores %s; rename to <YYYYMMDDHHMMSS>_<name>.sql"
-                     % brief(["%s (%s)" % (item["file"], item["reason"]) for item in local.misnamed], 10))
+        parts.append(misnamed_message(local))
     return "; ".join(parts) or None
+
+
+def misnamed_message(local):
+    """One line naming the ``.sql`` files the CLI ignores for their name; None when there are none."""
+    if not local.misnamed:
+        return None
+    return ("the CLI ignores %s; rename to <YYYYMMDDHHMMSS>_<name>.sql"
+            % brief(["%s (%s)" % (item["file"], item["reason"]) for item in local.misnamed], 10))
 
 
 def hazard_message(local):

@@ -24,7 +24,7 @@ import os
 
 from ansible_collections.hotdash.supabase.plugins.module_utils import audit
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
-from ansible_collections.hotdash.supabase.plugins.module_utils.drift import read_state
+from ansible_collections.hotdash.supabase.plugins.module_utils.drift import misnamed_message, read_state
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.history import read_history
 from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief
@@ -70,15 +70,20 @@ def drift_check(local, report):
 
 
 def naming_check(local, environment, severity="auto"):
+    """14-digit versions, and no ``.sql`` file the CLI ignores for its name (it would never be applied)."""
     naming = local.naming
-    data = dict(naming)
-    if not naming["non_compliant"]:
+    data = dict(naming, ignored=local.misnamed)
+    if not naming["non_compliant"] and not local.misnamed:
         return make_check("naming", "ok", "%d/%d migration file names use 14-digit YYYYMMDDHHMMSS versions" % (
             naming["compliant"], naming["total"]), data=data)
-    shown = brief("%s -> %s" % (n["file"], n["suggested"] or "?") for n in naming["non_compliant"])
-    return make_check("naming", severity_status(environment, severity),
-                      "%.0f%% compliant (%d/%d); rename: %s" % (
-                          naming["percent"], naming["compliant"], naming["total"], shown),
+    parts = []
+    if naming["non_compliant"]:
+        shown = brief("%s -> %s" % (n["file"], n["suggested"] or "?") for n in naming["non_compliant"])
+        parts.append("%.0f%% compliant (%d/%d); rename: %s" % (
+            naming["percent"], naming["compliant"], naming["total"], shown))
+    if local.misnamed:
+        parts.append(misnamed_message(local))
+    return make_check("naming", severity_status(environment, severity), "; ".join(parts),
                       "rename the files to the suggested 14-digit versions before they are applied anywhere",
                       data=data)
 

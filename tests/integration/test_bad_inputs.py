@@ -87,6 +87,18 @@ def test_non_numeric_migration_name_fails_naming(db, run_module, project):
     assert not db.table_exists("public.agents")
 
 
+def test_non_numeric_migration_name_fails_the_preflight_naming_check_in_production(db, run_module, project, by_name):
+    # The preflight's readiness module read only the files the CLI takes: add_agents.sql was not even counted.
+    (project / "supabase" / "migrations" / "add_agents.sql").write_text("create table agents (id int);")
+    result = run_module("migration_readiness_info", dict(db.connection_args(), project_dir=str(project),
+                                                         environment="production", promotion_gate=False,
+                                                         require_rollback_exercise=False))
+    naming = by_name(result)["naming"]
+    assert naming["status"] == "fail", naming
+    assert "the CLI ignores add_agents.sql (does not start with a numeric version)" in naming["detail"]
+    assert not db.table_exists("public.agents")
+
+
 def test_migration_info_does_not_return_a_key_ansible_reads_as_skipped(db, run_module, project):
     (project / "supabase" / "migrations" / "notes.txt").write_text("not a migration")
     result = run_module("migration_info", {"db_url": db.url, "project_dir": str(project)})

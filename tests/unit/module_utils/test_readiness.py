@@ -99,3 +99,15 @@ def test_two_down_scripts_for_one_version_is_an_error(tmp_path):
     (tmp_path / "1_b.down.sql").write_text("")
     with pytest.raises(InvalidInput):
         readiness.rollback_check(["1"], "down_scripts", "staging", rollback_dir=str(tmp_path))
+
+
+def test_naming_counts_sql_files_the_cli_ignores(tmp_path):
+    from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import load_directory
+    migrations = tmp_path / "supabase" / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "20251011000000_agents.sql").write_text("select 1;")
+    (migrations / "add_agents.sql").write_text("select 1;")
+    check = readiness.naming_check(load_directory(str(tmp_path)), "production")
+    assert check["status"] == "fail" and "the CLI ignores add_agents.sql" in check["detail"], check
+    assert check["data"]["ignored"] == [{"file": "add_agents.sql", "reason": "does not start with a numeric version"}]
+    assert readiness.naming_check(load_directory(str(tmp_path)), "staging")["status"] == "warn"
