@@ -115,6 +115,28 @@ def test_no_password_in_any_artifact_of_a_verbose_run(make_db, run_module, tmp_p
     leaks.update(files_holding(tmp_path, needles, skip=inputs))
     assert {k: v for k, v in leaks.items() if v} == {}
 
+    # Every file the run wrote is 0640, the dump and approvals 0600, every directory 0750 (the test's umask is 022).
+    modes = artifact_modes(tmp_path / "artifacts")
+    assert any(p.endswith(".dump") for p in modes) and any(p.endswith("approvals.jsonl") for p in modes), modes
+    assert any("migration_apply" in p and p.endswith(".log") for p in modes), sorted(modes)
+    assert any(p.endswith("monitor.jsonl") for p in modes) and any(p.endswith("index.md") for p in modes), sorted(modes)
+    assert {p: m for p, m in modes.items() if m != expected_mode(tmp_path / "artifacts", p)} == {}
+
+
+def artifact_modes(root):
+    found = {}
+    for base, dirs, files in os.walk(str(root)):
+        for name in dirs + files:
+            path = os.path.join(base, name)
+            found[os.path.relpath(path, str(root))] = stat.S_IMODE(os.lstat(path).st_mode)
+    return found
+
+
+def expected_mode(root, relative):
+    if os.path.isdir(os.path.join(str(root), relative)):
+        return 0o750
+    return 0o600 if relative.endswith((".dump", "approvals.jsonl")) else 0o640
+
 
 def test_a_password_with_an_unencoded_at_in_an_invalid_url_is_masked_whole(make_db, run_module, tmp_path):
     stg = make_db("stg")
