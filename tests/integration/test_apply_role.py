@@ -117,3 +117,24 @@ def test_a_partially_applied_file_is_exported_as_partial(db, tmp_path):
     report = json.loads((tmp_path / "run" / "db1" / "apply.json").read_text())
     apply_check = [c for c in report["checks"] if c["name"] == "apply"][0]
     assert apply_check["status"] == "fail" and apply_check["data"]["partial"] is True
+
+
+def test_check_mode_dry_run_names_the_statement_that_would_fail_before_the_window(db, tmp_path):
+    project = tmp_path / "project"
+    (project / "supabase" / "migrations").mkdir(parents=True)
+    (project / "supabase" / "migrations" / "20250101000001_ok.sql").write_text("create table public.a (id int);\n")
+    (project / "supabase" / "migrations" / "20250101000002_bad.sql").write_text(
+        "alter table public.a add column b int;\ncreate table public.a (id int);\n")
+    before = db.schema_fingerprint()
+    # ansible-playbook --check with the dry run, the shadow a scratch database on the test cluster.
+    proc, data = play(tmp_path, db.url, project, check=True, supabase_apply_dry_run=True,
+                      supabase_apply_fail_on_failed=False, supabase_shadow="server",
+                      supabase_shadow_server_url=db.cluster["url"])
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert data["failed"] is True and data["applied"] == [] and data["failed_file"] == "20250101000002_bad.sql"
+    assert ("migration 20250101000002_bad.sql would fail at statement 2 of 2 (create table public.a (id int)): "
+            "relation \"a\" already exists (SQLSTATE 42P07); nothing was changed on the target") in data["error"]
+    report = json.loads((tmp_path / "run" / "db1" / "apply.json").read_text())
+    assert report["summary"]["failed_checks"] == ["apply (check mode)"]
+    assert db.history() == {} and db.schema_fingerprint() == before
+    assert ":%s@" % db.password not in proc.stdout
