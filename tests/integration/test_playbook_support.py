@@ -78,8 +78,10 @@ def write_inventory(tmp_path, hosts, group_vars=None, project=EXAMPLE):
         "supabase_artifacts_dir": str(tmp_path / "artifacts" / "data"),
         "supabase_backup_dir": str(tmp_path / "artifacts" / "backups"),
         "supabase_cli_path": SUPABASE_CLI,
-        # The preflight's shadow checks cost a cluster and four CLI runs; test_preflight_shadow.py proves them.
+        # Shadows cost a cluster (and the preflight's four CLI runs): test_preflight_shadow.py and
+        # test_playbook_status.py's schema drift test prove them.
         "supabase_preflight_shadow_check": False,
+        "supabase_status_schema_drift": False,
         "supabase_notify_feedback_file": str(tmp_path / "feedback" / "data" / "feedback.md"),
     }
     common.update(group_vars or {})
