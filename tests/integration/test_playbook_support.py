@@ -82,6 +82,7 @@ def write_inventory(tmp_path, hosts, group_vars=None, project=EXAMPLE):
         # test_playbook_status.py's schema drift test prove them.
         "supabase_preflight_shadow_check": False,
         "supabase_status_schema_drift": False,
+        "supabase_preflight_schema_drift": False,
         "supabase_notify_feedback_file": str(tmp_path / "feedback" / "data" / "feedback.md"),
     }
     common.update(group_vars or {})

@@ -32,7 +32,7 @@ def base_vars(db, tmp_path, **extra):
                supabase_report_dir=str(tmp_path / "artifacts" / "data"),
                supabase_backup_dir=str(tmp_path / "artifacts" / "backups"),
                # test_preflight_shadow.py proves the shadow checks; these tests keep to the others.
-               supabase_preflight_shadow_check=False)
+               supabase_preflight_shadow_check=False, supabase_preflight_schema_drift=False)
     out.update(extra)
     return out
 

@@ -36,6 +36,7 @@ def test_staging_preflight_warns_on_a_plpgsql_error_the_release_brings(db, proje
     found = checks(tmp_path)
     names = [c["name"] for c in report(tmp_path)["checks"]]
     assert names[names.index("lint"):] == ["lint", "dry_run", "db_lint", "shadow_advisors"]
+    assert "schema_drift" not in names  # object-level drift is production's by default
     assert found["dry_run"]["status"] == "ok"
     assert "all 2 pending migration(s) applied on a shadow copy" in found["dry_run"]["detail"]
     lint = found["db_lint"]
@@ -52,10 +53,12 @@ def test_production_preflight_stops_on_the_statement_that_would_fail(db, project
     write(project, "20251101000000_orders.sql", ORDERS)
     write(project, "20251101000100_notes.sql", "alter table public.orders add column note text;\n"
                                                "alter table public.orders drop column nope;\n")
+    # Made by hand on production, outside any migration: the history cannot show it, the object comparison does.
+    db.execute("create table public.hand_made (id int)")
     before = state(db)
     # The default shadow: a cluster started on the controller for this run (never the production server).
-    proc = run_playbook(tmp_path, preflight_vars(db, project, tmp_path, supabase_environment="production",
-                                                 supabase_preflight_skip=QUICK + ["readiness"]), cli=supabase_cli)
+    proc = run_playbook(tmp_path, preflight_vars(db, project, tmp_path, supabase_environment="production"),
+                        cli=supabase_cli)
     assert proc.returncode != 0
     found = checks(tmp_path)
     dry_run = found["dry_run"]
@@ -66,5 +69,7 @@ def test_production_preflight_stops_on_the_statement_that_would_fail(db, project
     assert dry_run["data"]["shadow"]["location"] == "local"
     # Linting a release that does not apply proves nothing: reported as not done, not as passed.
     assert found["db_lint"]["status"] == "skipped" and found["shadow_advisors"]["status"] == "skipped"
+    schema = found["schema_drift"]
+    assert schema["status"] == "fail" and "TABLE public.hand_made" in schema["detail"], schema
     assert "Preflight failed on db1:" in proc.stdout and "dry_run" in proc.stdout
     assert state(db) == before
