@@ -29,6 +29,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.connection import
     connection_argument_spec,
     redact,
     secret_values,
+    url_secrets,
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import CheckFailed, SupabaseError
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check, module_result
@@ -36,8 +37,12 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.report import mak
 ERROR_REMEDY = "fix what the message names (connection, configuration, the CLI) and run again"
 
 
-def new_module(argument_spec, with_connection=True, needs_psycopg2=True, **kwargs):
-    """Create the AnsibleModule with the shared connection options merged in."""
+def new_module(argument_spec, with_connection=True, needs_psycopg2=True, url_options=(), **kwargs):
+    """Create the AnsibleModule with the shared connection options merged in.
+
+    ``url_options``: the module's other URL options (e.g. ``shadow_server_url``); the password(s) they carry go into
+    ``no_log_values`` like ``db_url``'s, however the URL is written.
+    """
     spec = {}
     mutually_exclusive = list(kwargs.pop("mutually_exclusive", []))
     if with_connection:
@@ -48,6 +53,8 @@ def new_module(argument_spec, with_connection=True, needs_psycopg2=True, **kwarg
     if with_connection:
         for value in secret_values(module.params):
             module.no_log_values.add(value)
+    for name in url_options:
+        module.no_log_values.update(url_secrets(module.params.get(name)))
     if needs_psycopg2 and not HAS_PSYCOPG2:
         module.fail_json(msg=missing_required_lib("psycopg2"), exception=str(PSYCOPG2_IMPORT_ERROR))
     return module

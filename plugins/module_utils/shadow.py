@@ -45,11 +45,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.apply import Plan
 from ansible_collections.hotdash.supabase.plugins.module_utils.apply_lock import refuse_transaction_pooler
 from ansible_collections.hotdash.supabase.plugins.module_utils.apply_native import apply_one, statement_snippet
 from ansible_collections.hotdash.supabase.plugins.module_utils.non_transactional import find_non_transactional, segments_for
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import (
-    ConnectionSettings,
-    connect,
-    secret_values,
-)
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings, connect
 from ansible_collections.hotdash.supabase.plugins.module_utils.drift import classify
 from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option, validate_environment
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import (
@@ -73,6 +69,8 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.schema_dump impor
 
 LOCATIONS = ("local", "server")
 SHADOW_PREFIX = "hotdash_shadow_"
+# The shadow's URL options: new_module(url_options=...) keeps their passwords out of every output.
+SHADOW_URL_OPTIONS = ("shadow_server_url",)
 # Seconds pg_dump waits for a lock on the target (--lock-wait-timeout) unless the module says otherwise.
 DUMP_LOCK_WAIT = 5.0
 APPLICATION = "hotdash.supabase shadow"
@@ -153,11 +151,6 @@ def shadow_options(params, timeouts=True):
     return ShadowOptions(location=params["shadow"], server_url=params["shadow_server_url"],
                          environment=params["environment"], bin_dir=params["pg_bin_dir"],
                          lock_wait_timeout=params["lock_timeout"] if timeouts else DUMP_LOCK_WAIT)
-
-
-def shadow_secrets(params):
-    """What a module adds to ``no_log_values``: the password inside ``shadow_server_url``."""
-    return secret_values({"db_url": params.get("shadow_server_url")})
 
 
 # --------------------------------------------------------------------------------------------------

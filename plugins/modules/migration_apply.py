@@ -363,7 +363,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.apply import (ENG
 from ansible_collections.hotdash.supabase.plugins.module_utils.cli import cli_argument_spec
 from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result
-from ansible_collections.hotdash.supabase.plugins.module_utils.shadow import shadow_argument_spec, shadow_options, shadow_secrets
+from ansible_collections.hotdash.supabase.plugins.module_utils.shadow import SHADOW_URL_OPTIONS, shadow_argument_spec, shadow_options
 from ansible_collections.hotdash.supabase.plugins.module_utils.shadow_checks import apply_dry_run
 
 
@@ -416,8 +416,7 @@ def main():
     argument_spec.update(shadow_argument_spec(timeouts=False))
     argument_spec.update(cli_argument_spec())
     argument_spec.update(check_argument_spec("error_status"))
-    module = new_module(argument_spec, supports_check_mode=True)
-    module.no_log_values.update(shadow_secrets(module.params))
+    module = new_module(argument_spec, supports_check_mode=True, url_options=SHADOW_URL_OPTIONS)
     run_module(module, body, error_check=error_checks(module))
 
 

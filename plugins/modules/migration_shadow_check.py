@@ -179,9 +179,9 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
 from ansible_collections.hotdash.supabase.plugins.module_utils.apply import ApplyOptions
 from ansible_collections.hotdash.supabase.plugins.module_utils.cli import SupabaseCli
 from ansible_collections.hotdash.supabase.plugins.module_utils.shadow import (
+    SHADOW_URL_OPTIONS,
     shadow_module_argument_spec,
     shadow_options,
-    shadow_secrets,
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.shadow_checks import shadow_checks
 
@@ -214,8 +214,7 @@ def main():
         non_transactional=dict(type="str", default="refuse", choices=["refuse", "isolate"]),
         cli_path=dict(type="path"),
         cli_timeout=dict(type="int", default=300),
-    ), supports_check_mode=True)
-    module.no_log_values.update(shadow_secrets(module.params))
+    ), supports_check_mode=True, url_options=SHADOW_URL_OPTIONS)
     run_module(module, body, error_check="dry_run")
 
 

@@ -171,9 +171,9 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.schema_drift import drift_check, schema_drift
 from ansible_collections.hotdash.supabase.plugins.module_utils.shadow import (
+    SHADOW_URL_OPTIONS,
     shadow_module_argument_spec,
     shadow_options,
-    shadow_secrets,
 )
 
 
@@ -192,8 +192,7 @@ def main():
     module = new_module(shadow_module_argument_spec(
         migrations=dict(type="str", default="applied", choices=["applied", "all"]),
         schemas=dict(type="list", elements="str"),
-    ), supports_check_mode=True)
-    module.no_log_values.update(shadow_secrets(module.params))
+    ), supports_check_mode=True, url_options=SHADOW_URL_OPTIONS)
     run_module(module, body, error_check="schema_drift")
 
 

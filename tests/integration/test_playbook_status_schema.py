@@ -7,8 +7,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_playbook_support import NEW_VERSION, baseline, run_playbook, write_inventory  # noqa: E402
 
 
-def test_status_names_a_policy_changed_in_the_dashboard_and_a_function_edited_by_hand(make_db, run_module,
-                                                                                     tmp_path):
+def test_status_names_a_policy_changed_in_the_dashboard_and_a_function_edited_by_hand(make_db, run_module, tmp_path):
     stg = make_db("stg")
     baseline(run_module, stg, version=NEW_VERSION)
     inventory = write_inventory(tmp_path, {"stg1": ("staging", stg)},
