@@ -15,6 +15,7 @@ import threading
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_artifact_files import modes as artifact_modes  # noqa: E402
 from test_playbook_support import (SUPABASE_CLI, approval_vars, baseline, run_playbook,  # noqa: E402
                                    write_inventory)
 
@@ -121,15 +122,6 @@ def test_no_password_in_any_artifact_of_a_verbose_run(make_db, run_module, tmp_p
     assert any("migration_apply" in p and p.endswith(".log") for p in modes), sorted(modes)
     assert any(p.endswith("monitor.jsonl") for p in modes) and any(p.endswith("index.md") for p in modes), sorted(modes)
     assert {p: m for p, m in modes.items() if m != expected_mode(tmp_path / "artifacts", p)} == {}
-
-
-def artifact_modes(root):
-    found = {}
-    for base, dirs, files in os.walk(str(root)):
-        for name in dirs + files:
-            path = os.path.join(base, name)
-            found[os.path.relpath(path, str(root))] = stat.S_IMODE(os.lstat(path).st_mode)
-    return found
 
 
 def expected_mode(root, relative):

@@ -18,7 +18,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import sql_fuzz  # noqa: E402  (tests/support/sql_fuzz.py)
 
 from ansible_collections.hotdash.supabase.plugins.module_utils import sql_guard  # noqa: E402
-from ansible_collections.hotdash.supabase.plugins.module_utils.statements import split_statements  # noqa: E402
 
 STRINGS = 5000
 SEED = 20261201  # not the unit fuzz's seed: other strings
@@ -47,27 +46,11 @@ def test_guard_and_the_server_agree_on_where_statements_end(db):
     assert known < STRINGS // 100, known
 
 
-class _SplitterGuard(object):
-    """A guard built on the CLI-compatible splitter (the old one): the comparison must catch it."""
-
-    SCRIPT = sql_guard.SCRIPT
-    DECLARABLE = sql_guard.DECLARABLE
-    StatementRefused = sql_guard.StatementRefused
-    _Unparsable = sql_guard._Unparsable  # pylint: disable=protected-access
-
-    @staticmethod
-    def parse_statements(text):
-        return [piece for piece in split_statements(text) if sql_guard.count_statements(piece) != 0]
-
-    @staticmethod
-    def guard_statement(text, check, profile=None, allow=()):
-        raise sql_guard.StatementRefused(check)
-
-
 def test_the_server_comparison_catches_a_splitter_that_misreads_statements(db):
+    splitter = sql_fuzz.SplitterGuard(sql_guard)
     with sql_fuzz.ServerParser(conninfo(db)) as server:
         found, _differences = sql_fuzz.compare_with_server(
-            "select 1 /*/ ( */; commit; insert into t values (1)", _SplitterGuard, server)
+            "select 1 /*/ ( */; commit; insert into t values (1)", splitter, server)
         assert found == ["the guard reads one statement or none, the server several"]
-        caught = [t for t in sql_fuzz.generate(1000, SEED) if sql_fuzz.compare_with_server(t, _SplitterGuard, server)[0]]
+        caught = [t for t in sql_fuzz.generate(1000, SEED) if sql_fuzz.compare_with_server(t, splitter, server)[0]]
     assert len(caught) > 10, len(caught)

@@ -149,6 +149,27 @@ class ServerParser(object):
         self.close()
 
 
+class SplitterGuard(object):
+    """A guard built on the CLI-compatible splitter, like the old ``single_statement``: what a comparison must catch.
+
+    Give it the real guard module (for its profiles and exceptions); it reads statements with ``split_statements``.
+    """
+
+    def __init__(self, guard):
+        self.SCRIPT = guard.SCRIPT  # pylint: disable=invalid-name
+        self.DECLARABLE = guard.DECLARABLE  # pylint: disable=invalid-name
+        self.StatementRefused = guard.StatementRefused  # pylint: disable=invalid-name
+        self._Unparsable = guard._Unparsable  # pylint: disable=protected-access,invalid-name
+        self._guard = guard
+
+    def parse_statements(self, text):
+        from ansible_collections.hotdash.supabase.plugins.module_utils.statements import split_statements
+        return [(None, piece, 1) for piece in split_statements(text) if self._guard.count_statements(piece) != 0]
+
+    def guard_statement(self, text, check, profile=None, allow=()):
+        raise self.StatementRefused(check)  # only the statement count is compared
+
+
 SEVERAL = "several statements"
 ONE_OR_NONE = "one statement or none"
 

@@ -15,7 +15,6 @@ import sql_fuzz  # noqa: E402  (tests/support/sql_fuzz.py)
 from pglast import parser as pg_parser  # noqa: E402
 
 from ansible_collections.hotdash.supabase.plugins.module_utils import sql_guard  # noqa: E402
-from ansible_collections.hotdash.supabase.plugins.module_utils.statements import split_statements  # noqa: E402
 
 STRINGS = 100000
 SEED = 20261130
@@ -30,26 +29,9 @@ def test_guard_and_parser_agree_on_100000_generated_strings():
     assert counts["parse_errors"] > STRINGS // 20 and counts["none"] > 0, counts
 
 
-class _SplitterGuard(object):
-    """A guard built on the CLI-compatible splitter: what the fuzz must catch."""
-
-    SCRIPT = sql_guard.SCRIPT
-    DECLARABLE = sql_guard.DECLARABLE
-    StatementRefused = sql_guard.StatementRefused
-    _Unparsable = sql_guard._Unparsable  # pylint: disable=protected-access
-
-    @staticmethod
-    def parse_statements(text):
-        return [(None, piece, 1) for piece in split_statements(text)]
-
-    @staticmethod
-    def guard_statement(text, check, profile=None, allow=()):
-        if len(split_statements(text)) != 1:
-            raise sql_guard.StatementRefused(check)
-
-
 def test_the_comparison_catches_a_splitter_that_misreads_statements():
-    texts = [text for text in sql_fuzz.generate(3000, SEED) if sql_fuzz.compare(text, _SplitterGuard, pg_parser)[1]]
+    splitter = sql_fuzz.SplitterGuard(sql_guard)
+    texts = [text for text in sql_fuzz.generate(3000, SEED) if sql_fuzz.compare(text, splitter, pg_parser)[1]]
     assert len(texts) > 30
     # ... and the guard itself agrees on exactly those strings.
     assert [t for t in texts if sql_fuzz.compare(t, sql_guard, pg_parser)[1]] == []
