@@ -21,9 +21,11 @@ import tempfile
 import time
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.apply_outcome import end_orphaned_sessions
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact, redact_all
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ApplyError, ApplyStopped
 from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief
 from ansible_collections.hotdash.supabase.plugins.module_utils.process import exit_description
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_guard import statement_secrets
 
 
 def _staged_workdir(local, keep_versions):
@@ -62,9 +64,12 @@ def apply_with_cli(cli, conn, settings, local, planned, options, log, result, re
         if staged:
             shutil.rmtree(staged, ignore_errors=True)
     elapsed = int(round((time.monotonic() - started) * 1000))
+    # The CLI repeats a failing statement ("At statement ..."): a password literal in it stays out of the log,
+    # the result and the message.
+    hidden = statement_secrets([s for p in planned for s in p.statements])
     for line in outcome.stderr.splitlines():
         if line.strip():
-            log.write("  cli: %s" % line.strip())
+            log.write("  cli: %s" % redact(line.strip(), hidden))
     ended = []
     if outcome.rc != 0:
         conn.autocommit = True
@@ -78,7 +83,7 @@ def apply_with_cli(cli, conn, settings, local, planned, options, log, result, re
         result["applied"].append(dict(version=row.version, name=row.name, file=item.filename if item else None,
                                       duration_ms=None, attempts=1))
     result["duration_ms"] = elapsed
-    result["cli_output"] = outcome.data
+    result["cli_output"] = redact_all(outcome.data, hidden)
     if outcome.rc != 0:
         failed = next((p for p in planned if p.version not in set(r.version for r in new_rows)), None)
         at = " at %s" % failed.filename if failed else ""
@@ -91,7 +96,7 @@ def apply_with_cli(cli, conn, settings, local, planned, options, log, result, re
             raise ApplyStopped("stopped during supabase db push%s: %s; the CLI was ended%s" % (at, reason, after),
                                stopped=reason, cause=reason, **details)
         cause = ("the Supabase CLI %s" % exit_description(outcome.rc) if outcome.rc < 0
-                 else cli.error_message(outcome))
+                 else redact(cli.error_message(outcome), hidden))
         raise ApplyError("supabase db push failed%s: %s%s" % (at, cause, after), cause=cause, **details)
     missing = [p.filename for p in planned if p.version not in set(r.version for r in new_rows)]
     if missing:

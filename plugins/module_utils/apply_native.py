@@ -40,6 +40,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.lock_conflicts im
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import LOCK_NOT_AVAILABLE, QUERY_CANCELED
 from ansible_collections.hotdash.supabase.plugins.module_utils.progress_log import NullLog
+from ansible_collections.hotdash.supabase.plugins.module_utils.sql_guard import mask_statement_text
 
 # The server checks this often that the apply's client is still connected while a statement runs (PostgreSQL
 # 14 and later): a migration whose sender was killed is rolled back rather than committed with nobody to say so.
@@ -47,9 +48,10 @@ CLIENT_CHECK_INTERVAL = "1s"
 
 
 def statement_snippet(statement, limit=80):
-    """A statement on one line for a message: comment lines left out, clipped to ``limit`` characters."""
+    """A statement on one line for a message: comment lines left out, clipped to ``limit`` characters, hidden
+    whole when it mentions a password or secret (``CREATE ROLE ... PASSWORD '...'`` in a migration)."""
     lines = [line.strip() for line in statement.splitlines() if line.strip() and not line.strip().startswith("--")]
-    return clip(" ".join(lines) or statement, limit)
+    return clip(mask_statement_text(" ".join(lines) or statement), limit)
 
 
 def _span(indexes):

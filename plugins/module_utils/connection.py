@@ -78,6 +78,17 @@ def redact(text, extra_secrets=()):
     return text
 
 
+def redact_all(value, extra_secrets=()):
+    """:func:`redact` applied to every string anywhere in ``value`` (dicts and lists walked); other values kept."""
+    if isinstance(value, dict):
+        return dict((key, redact_all(item, extra_secrets)) for key, item in value.items())
+    if isinstance(value, list):
+        return [redact_all(item, extra_secrets) for item in value]
+    if isinstance(value, str):
+        return redact(value, extra_secrets)
+    return value
+
+
 class ConnectionSettings(object):
     """Where and how to connect; built from module params or a URL, never printed with its password."""
 

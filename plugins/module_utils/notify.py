@@ -17,7 +17,7 @@ import datetime
 import os
 
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact, redact_all
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import append_once
 
@@ -110,18 +110,7 @@ def payload(event, environment, run_id=None, versions=None, results=None, reason
         "report_dir": report_dir,
         "index": index,
     }
-    return _redact_all(body, secrets)
-
-
-def _redact_all(value, secrets):
-    """Every string anywhere in the body, per-host details included, goes out redacted."""
-    if isinstance(value, dict):
-        return dict((key, _redact_all(item, secrets)) for key, item in value.items())
-    if isinstance(value, list):
-        return [_redact_all(item, secrets) for item in value]
-    if isinstance(value, str):
-        return redact(value, secrets)
-    return value
+    return redact_all(body, secrets)  # every string anywhere in the body, per-host details included
 
 
 def marker(run_id, event):

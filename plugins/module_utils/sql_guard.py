@@ -693,6 +693,38 @@ def mask_statement_text(text):
     return MASKED_STATEMENT if mentions_secret(text) else text
 
 
+_QUOTED = re.compile(r"'(?:[^']|'')*'|\$([A-Za-z_0-9]*)\$.*?\$\1\$", re.DOTALL)
+_LITERAL_PREFIX = re.compile(r"^(?:[EeNnBbXx]|[Uu]&)?(?='|\$)")
+
+
+def statement_secrets(statements, minimum=4):
+    """The string literals (``'...'``, ``E'...'``, dollar quotes) of the statements that mention a password or
+    secret, as written and unquoted, for :func:`redact`: a tool that repeats a failing statement in its own
+    words (the Supabase CLI's ``At statement``) shows them where :func:`mask_statement_text` cannot reach.
+    Literals shorter than ``minimum`` are left out (masking them everywhere would garble every message)."""
+    found = []
+    for text in statements or ():
+        if not mentions_secret(text):
+            continue
+        try:
+            literals = [text[t.start:t.end + 1] for t in _pg.scan(text) if t.name in ("SCONST", "USCONST")]
+        except Exception:  # pylint: disable=broad-except  # pglast missing or the text does not scan: quotes by hand
+            literals = [m.group(0) for m in _QUOTED.finditer(text)]
+        for literal in literals:
+            body = literal[_LITERAL_PREFIX.match(literal).end():] if _LITERAL_PREFIX.match(literal) else literal
+            if body.startswith("$"):
+                tag = body[:body.index("$", 1) + 1]
+                values = [body[len(tag):-len(tag)]]
+            else:
+                values = [body[1:-1], body[1:-1].replace("''", "'")]
+            for value in values:
+                if len(value) >= minimum and value not in found:
+                    found.append(value)
+                    # A body or string that holds SQL itself (DO $$ ... password '...' $$): its literals too.
+                    found.extend(v for v in statement_secrets([value], minimum) if v not in found)
+    return found
+
+
 def statement_text_for_artifact(text, secrets=(), limit=200):
     """Statement text as reports keep it (``pg_stat_statements``, ``pg_stat_activity``, inspect rows): hidden whole
     when it mentions a password or secret, DSNs and known secrets redacted, on one line, at most ``limit`` long."""

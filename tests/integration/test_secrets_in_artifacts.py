@@ -7,12 +7,15 @@ them). The Supabase CLI and pg_dump are the real binaries behind wrappers that r
 which is what ``ps`` shows. Then every byte the run produced is searched for each password. A second run with a
 password holding an unencoded ``@`` in an invalid URL fails at once, and its output holds no piece of it either.
 """
+import json
 import os
 import shutil
 import stat
 import sys
 import threading
 import uuid
+
+import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_artifact_files import modes as artifact_modes  # noqa: E402
@@ -143,3 +146,19 @@ def test_a_password_with_an_unencoded_at_in_an_invalid_url_is_masked_whole(make_
     inputs = [str(tmp_path / "inventory")] + [str(p) for p in tmp_path.glob("extra_vars_*.json")]
     assert [p for p in pieces if p in run.output] == []
     assert files_holding(tmp_path, pieces, skip=inputs) == {}
+
+
+@pytest.mark.parametrize("engine", ["native", "cli"])
+def test_a_failing_migration_statement_that_sets_a_password_is_not_repeated(db, run_module, project, tmp_path,
+                                                                            supabase_cli, engine):
+    # The statement text is named in the failure (message, result, apply log); one holding a password is hidden whole.
+    secret = "Mig-%s-pw" % uuid.uuid4().hex[:10]
+    (project / "supabase" / "migrations" / "20251011000000_app_role.sql").write_text(
+        "create table public.kept (id int);\nalter role hd_no_such_role\n  with login password '%s';\n" % secret)
+    log = tmp_path / "apply.log"
+    result = run_module("migration_apply", dict(db.connection_args(), project_dir=str(project), engine=engine,
+                                                cli_path=supabase_cli, log_path=str(log)))
+    assert result.get("failed") is True and "20251011000000_app_role.sql" in result["msg"], result
+    assert 'role "hd_no_such_role" does not exist' in result["msg"], result["msg"]  # the failure is explained
+    assert secret not in json.dumps(result) and secret not in log.read_text()
+    assert not db.table_exists("public.kept")

@@ -272,3 +272,16 @@ def test_statement_text_for_artifacts_is_masked_redacted_one_line_and_bounded():
     assert sql_guard.statement_text_for_artifact("ALTER ROLE app PASSWORD $$hunter2$$") == sql_guard.MASKED_STATEMENT
     assert sql_guard.statement_text_for_artifact("select 'tok3n-xyz'", secrets=["tok3n-xyz"]) == "select '********'"
     assert len(sql_guard.statement_text_for_artifact("select " + "1, " * 200, limit=50)) == 50
+
+
+def test_statement_secrets_are_the_literals_of_statements_that_mention_a_password():
+    found = sql_guard.statement_secrets([
+        "create table t (note text default 'plain note')",
+        "alter role app with login password 'Pw-one-1'",
+        "create role other password E'Pw\\'two'",
+        "do $$ begin execute 'alter role app password ''Pw-three-3'''; end $$",
+        "alter role app password 'ab'",  # too short to mask everywhere
+    ])
+    assert "Pw-one-1" in found and "Pw\\'two" in found and "Pw-three-3" in found
+    assert "plain note" not in found and "ab" not in found
+    assert sql_guard.statement_secrets(["select 'plain'"]) == []
