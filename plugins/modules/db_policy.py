@@ -178,7 +178,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
     new_module,
     run_module,
 )
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings, connect, url_secrets
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings, connect
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 
 _POLICY_OPTIONS = ("environment", "require_approval", "approval_max_age", "allowed_waivers", "require_verified_approval",
@@ -268,8 +268,7 @@ def main():
         automatic_rollback_window=dict(type="float"),
         run_id=dict(type="str"),
         inventory_host=dict(type="str"),
-    ), supports_check_mode=True)
-    module.no_log_values.update(url_secrets(module.params["promotion_db_url"]))
+    ), supports_check_mode=True, url_options=("promotion_db_url",))
     run_module(module, body)
 
 

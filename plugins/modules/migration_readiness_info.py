@@ -147,7 +147,7 @@ error:
 '''
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import check_result, connection_settings, new_module, run_module
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings, url_secrets
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings
 from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
 from ansible_collections.hotdash.supabase.plugins.module_utils.readiness import ROLLBACK_STRATEGIES, readiness
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
@@ -185,9 +185,7 @@ def main():
         naming_severity=dict(type="str", default="auto", choices=["auto", "warn", "fail"]),
     )
     argument_spec.update(check_argument_spec("fail_on_failed", "waivers", "error_status"))
-    module = new_module(argument_spec, supports_check_mode=True)
-    # The password's pieces too, also when the URL is invalid (body() then fails in one line naming the option).
-    module.no_log_values.update(url_secrets(module.params["staging_db_url"]))
+    module = new_module(argument_spec, supports_check_mode=True, url_options=("staging_db_url",))
     run_module(module, body, error_check="readiness")
 
 

@@ -548,10 +548,9 @@ def main():
         chart=dict(type="bool", default=True),
     )
     argument_spec.update(check_argument_spec("fail_on_failed", "waivers", "error_status"))
-    module = new_module(argument_spec, supports_check_mode=True)
-    # The other URLs' passwords (and their pieces) are masked too, also when a URL is invalid.
-    for url in (module.params["probe_db_url"], (module.params["pooler"] or {}).get("admin_url")):
-        module.no_log_values.update(url_secrets(url))
+    module = new_module(argument_spec, supports_check_mode=True, url_options=("probe_db_url",))
+    # The pooler's admin console URL is inside the pooler option: its password pieces too, also when invalid.
+    module.no_log_values.update(url_secrets((module.params["pooler"] or {}).get("admin_url")))
     run_module(module, body, error_check="watch")
 
 
