@@ -75,6 +75,11 @@ def statements_to_file(statements):
 
 
 def file_name_for(version, name):
+    """``<version>_<name>.sql``; the version (read from a history row, which anyone with write access to the table
+    can set) must be digits, so it can never lead the file out of the migrations directory."""
+    if not re.match(r"^[0-9]+\Z", str(version or "")):
+        raise RepairError("cannot fetch version %r: a migration file's version must be digits (the CLI's "
+                          "<version>_<name>.sql); mark it reverted instead" % (version,))
     clean = _NAME_SAFE.sub("_", name or "").strip("_") or "remote_history"
     return "%s_%s.sql" % (version, clean)
 

@@ -123,3 +123,13 @@ def test_a_second_url_option_is_named_in_its_error_and_its_password_masked_whole
     one_line_failure(result, "%s is not a valid " % option, " URL (Invalid IPv6 URL): ", "://app:********@[::1/")
     assert "ss-Sec0nd-4k" not in json.dumps(result) and "p@ss" not in json.dumps(result)
     assert unchanged(db) == before
+
+
+def test_fetch_never_writes_a_history_row_whose_version_is_a_path(db, run_module, project):
+    # Anyone who can write the history table chooses a row's version; fetch names a file after it.
+    db.execute("create schema if not exists supabase_migrations; create table supabase_migrations.schema_migrations "
+               "(version text primary key, statements text[], name text)")
+    db.execute("insert into supabase_migrations.schema_migrations values ('../../../escaped', '{select 1}', 'x')")
+    result = run_module("migration_repair", dict(db.connection_args(), project_dir=str(project), state="fetch"))
+    one_line_failure(result, "cannot fetch version '../../../escaped': a migration file's version must be digits")
+    assert not list(project.parent.glob("**/escaped*")) and not list(project.glob("**/*.sql"))

@@ -3,6 +3,7 @@ import pytest
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.repair import (
+    RepairError,
     RepairRequest,
     clean_dump,
     file_name_for,
@@ -27,6 +28,9 @@ def test_file_name_for():
     assert file_name_for("20251003000000", "facts") == "20251003000000_facts.sql"
     assert file_name_for("20251003000000", "") == "20251003000000_remote_history.sql"
     assert file_name_for("20251003000000", "../evil name") == "20251003000000_evil_name.sql"
+    for version in ("../../x", "2025/1", "", None, "1\n"):
+        with pytest.raises(RepairError, match="a migration file's version must be digits"):
+            file_name_for(version, "facts")
 
 
 def test_clean_dump_drops_session_preamble_and_meta_commands():
