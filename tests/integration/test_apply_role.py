@@ -22,7 +22,9 @@ PLAYBOOK = """
         content: "{{ {'applied': supabase_apply_result.applied, 'planned': supabase_apply_result.planned,
                       'log': supabase_apply_result.log_path, 'failed': supabase_apply_result.failed,
                       'error': supabase_apply_result.error, 'partial': supabase_apply_result.partial,
-                      'failed_file': supabase_apply_result.failed_file} | to_json }}"
+                      'failed_file': supabase_apply_result.failed_file, 'cause': supabase_apply_result.cause,
+                      'applied_verified': supabase_apply_result.applied_verified,
+                      'blocker': supabase_apply_result.blocker} | to_json }}"
 """
 
 
@@ -138,3 +140,37 @@ def test_check_mode_dry_run_names_the_statement_that_would_fail_before_the_windo
     assert report["summary"]["failed_checks"] == ["apply (check mode)"]
     assert db.history() == {} and db.schema_fingerprint() == before
     assert ":%s@" % db.password not in proc.stdout
+
+
+def test_a_long_reader_is_waited_for_within_the_budget_then_named(db, tmp_path):
+    """With the role's defaults the apply never queues behind a reader's old transaction: it waits, and when
+    supabase_apply_lock_retry_budget is spent the export, the error and the apply report name the reader, with
+    what committed before it re-read from the history."""
+    project = tmp_path / "project"
+    (project / "supabase" / "migrations").mkdir(parents=True)
+    (project / "supabase" / "migrations" / "20250101000001_one.sql").write_text("create table public.one (id int);\n")
+    (project / "supabase" / "migrations" / "20250101000002_note.sql").write_text(
+        "alter table public.accounts add column note text;\n")
+    db.execute("create table public.accounts (id int, email text)")
+    reader = db.connect(autocommit=False)
+    pid = "pid %d" % reader.get_backend_pid()
+    try:
+        with reader.cursor() as cur:
+            cur.execute("set application_name = 'nightly-export'")
+            cur.execute("select * from public.accounts where email = 'someone@example.com'")
+        proc, data = play(tmp_path, db.url, project, supabase_apply_fail_on_failed=False,
+                          supabase_apply_lock_retry_budget=2)
+    finally:
+        reader.rollback()
+        reader.close()
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert data["failed"] is True and data["failed_file"] == "20250101000002_note.sql", data
+    assert data["applied"] == ["20250101000001"] and data["applied_verified"] is True
+    assert sorted(db.history()) == ["20250101000001"]
+    assert not db.scalar("select count(*) from information_schema.columns where column_name = 'note'")
+    for text in (data["blocker"], data["error"]):
+        assert pid in text and "'nightly-export'" in text and "idle in transaction" in text, text
+        assert "someone@example.com" not in text
+    assert "2 s lock budget" in data["error"] and "lock budget" in data["cause"]
+    report = (tmp_path / "run" / "db1" / "apply.md").read_text()
+    assert pid in report and "applied before the failure: 20250101000001" in report, report
