@@ -183,6 +183,10 @@ def test_log_disk_full_after_two_commits_rolls_back_what_committed(make_db, run_
     assert "cannot write the log %s" % log in failure and "nothing applied" not in failure
     assert "applied by this run (re-read from the history after the failure): %s_" % NEW_VERSION in failure
     assert not stg.table_exists("public.release_tags")
+    # The run's index.md (what a reader opens first) says the same: the log, and what had committed.
+    index = open(os.path.join(run.run_dirs()[-1], "index.md")).read()
+    assert "cannot write the log %s" % log in index, index
+    assert "applied by this run (re-read from the history after the failure): %s_" % NEW_VERSION in index, index
 
 
 def test_missed_success_criterion_succeeds_with_warnings_everywhere(make_db, run_module, tmp_path):
