@@ -105,9 +105,6 @@ requirements:
   - PostgreSQL client programs (pg_dump, pg_restore) of the target's major version or newer
   - With O(shadow=local), PostgreSQL server programs (initdb, pg_ctl) and plpgsql_check on the controller
   - Supabase CLI (C(db lint) and C(db advisors) with C(--db-url))
-notes:
-  - Without the target's data the dry run cannot see failures that depend on rows (a C(NOT NULL) on a column holding
-    NULLs, a unique index over duplicates).
 seealso:
   - module: hotdash.supabase.migration_apply
   - module: hotdash.supabase.schema_drift_info

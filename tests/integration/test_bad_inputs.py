@@ -133,3 +133,18 @@ def test_fetch_never_writes_a_history_row_whose_version_is_a_path(db, run_module
     result = run_module("migration_repair", dict(db.connection_args(), project_dir=str(project), state="fetch"))
     one_line_failure(result, "cannot fetch version '../../../escaped': a migration file's version must be digits")
     assert not list(project.parent.glob("**/escaped*")) and not list(project.glob("**/*.sql"))
+
+
+@pytest.mark.parametrize("module", ["migration_shadow_check", "migration_apply"])
+def test_a_bad_shadow_server_url_is_named_and_its_password_masked(db, run_module, project, module):
+    (project / "supabase" / "migrations" / "20251101000000_t.sql").write_text("create table public.t (id int);\n")
+    url = "postgresql://app:p@ss-Sh4dow-9z@[::1/postgres?sslmode=disable"
+    args = dict(db.connection_args(), project_dir=str(project), environment="staging", shadow="server",
+                shadow_server_url=url)
+    if module == "migration_apply":
+        args["dry_run"] = True
+    before = unchanged(db)
+    result = run_module(module, args, check_mode=True)
+    one_line_failure(result, "shadow_server_url is not a valid ", " URL (Invalid IPv6 URL): ", "://app:********@[::1/")
+    assert "ss-Sh4dow-9z" not in json.dumps(result) and "p@ss" not in json.dumps(result)
+    assert unchanged(db) == before

@@ -82,3 +82,40 @@ def test_shadow_options_are_checked():
     with pytest.raises(InvalidInput, match="refusing to create a shadow database on db.example:5432"):
         options.check_target(ConnectionSettings.from_url("postgresql://u:p@DB.example:5432/app"))
     options.check_target(ConnectionSettings.from_url("postgresql://u:p@other:5432/app"))
+
+
+def _tried(failed=None):
+    shadow = {"location": "local", "server": "local cluster 127.0.0.1:5", "database": "d", "server_version": "15.18"}
+    applied = [] if failed else [{"file": "1_a.sql"}]
+    return {"plan": ["1_a.sql", "2_b.sql"], "shadow": shadow, "restore_errors": [], "applied": applied,
+            "failed": failed, "not_reached": ["2_b.sql"] if failed else [], "before": None, "after": None,
+            "refused": None, "duration_ms": 5}
+
+
+def test_apply_dry_run_raises_naming_the_statement_or_adds_its_check(monkeypatch):
+    from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings
+    from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ApplyError
+    settings = ConnectionSettings(host="db", port=5432, user="u", password="pw", dbname="app")
+    options = ShadowOptions(environment="staging")
+    plan = {"plan": [{"version": "1"}], "checks": [{"name": "apply (check mode)", "status": "ok"}], "changed": True}
+    failure = {"version": "1", "file": "1_a.sql", "statement": 2, "statements": 3, "statement_text": "select x",
+               "error": "column \"x\" does not exist (SQLSTATE 42703)"}
+    monkeypatch.setattr(shadow_checks, "validate_pending", lambda *args, **kwargs: _tried(failure))
+    with pytest.raises(ApplyError) as raised:
+        shadow_checks.apply_dry_run(plan, settings, "/p", None, options)
+    assert str(raised.value).endswith("migration 1_a.sql would fail at statement 2 of 3 (select x): column \"x\" does "
+                                      "not exist (SQLSTATE 42703); nothing was changed on the target")
+    facts = raised.value.result
+    assert (facts["failed_file"], facts["failed_version"], facts["failed_statement"]) == ("1_a.sql", "1", 2)
+    assert facts["applied"] == [] and facts["changed"] is False and facts["not_reached"] == ["2_b.sql"]
+
+    monkeypatch.setattr(shadow_checks, "validate_pending", lambda *args, **kwargs: _tried())
+    result = shadow_checks.apply_dry_run(plan, settings, "/p", None, options)
+    assert [c["name"] for c in result["checks"]] == ["apply (check mode)", "dry_run"]
+    assert result["checks"][1]["status"] == "ok" and "before" not in result["dry_run"]
+    assert plan["checks"] == [{"name": "apply (check mode)", "status": "ok"}]  # the caller's result is not changed
+
+    def never(*args, **kwargs):
+        raise AssertionError("nothing pending: no shadow is built")
+    monkeypatch.setattr(shadow_checks, "validate_pending", never)
+    assert shadow_checks.apply_dry_run({"plan": []}, settings, "/p", None, options) == {"plan": []}
