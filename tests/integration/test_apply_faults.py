@@ -18,8 +18,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from faults import (GATE_TABLE_SQL, PlaybookProcess, backends, cancel_backend, file_size_limit,  # noqa: E402
-                    gate_sql, open_gate, processes_with, restart_cluster, terminate_backend, wait_at_gate, wait_until,
-                    write_migrations)
+                    gate_sql, open_gate, processes_with, restart_cluster, stop_cluster, terminate_backend, wait_at_gate,
+                    wait_until, write_migrations)
 from module_process import ModuleProcess  # noqa: E402
 
 APP = "hotdash.supabase migration_apply"
@@ -85,6 +85,26 @@ def test_server_restarted_mid_migration(own_cluster_db, project, tmp_path):
     assert "shut" in result["msg"] or "connection" in result["msg"], result["msg"]
     assert "cursor already closed" not in result["msg"]
     assert_applied_is_history(result, db, [V1])
+
+
+def test_server_gone_for_good_says_what_committed_is_not_verified(own_cluster_db, project, tmp_path):
+    """The server stops mid-migration and stays down past the re-read's 30 s: the report says it could not
+    confirm what committed, and gives what the apply knew as that, not as the history's word."""
+    db = own_cluster_db
+    db.execute(GATE_TABLE_SQL)
+    files = three_migrations(project)
+    proc = start_apply(db, project, tmp_path)
+    wait_at_gate(db, "two", process=proc)
+    start_again = stop_cluster(db.cluster)
+    try:
+        result = proc.wait()
+    finally:
+        start_again()
+    assert result["failed"] and result["applied_verified"] is False, result
+    assert "could not re-read the history to confirm what committed" in result["msg"], result["msg"]
+    assert "as far as the apply knows it applied: %s" % files[0] in result["msg"], result["msg"]
+    assert "applied by this run" not in result["msg"]
+    assert_applied_is_history(result, db, [V1])  # what it knew was right, but it did not claim to know
 
 
 def test_cancel_backend_is_not_called_a_statement_timeout(db, project, tmp_path, gated):
