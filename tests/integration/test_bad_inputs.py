@@ -109,8 +109,8 @@ def test_migration_info_does_not_return_a_key_ansible_reads_as_skipped(db, run_m
 
 @pytest.mark.parametrize("module,option", [("monitor_sample", "probe_db_url"),
                                            ("migration_readiness_info", "staging_db_url")])
-def test_a_second_url_option_is_named_in_its_error_and_its_password_masked_whole(db, run_module, project, tmp_path,
-                                                                                  module, option):
+def test_a_second_url_option_is_named_in_its_error_and_its_password_masked_whole(
+        db, run_module, project, tmp_path, module, option):
     url = "postgresql://app:p@ss-Sec0nd-4k@[::1/postgres?sslmode=disable"
     args = dict(db.connection_args(), **{option: url})
     if module == "monitor_sample":

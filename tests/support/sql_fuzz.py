@@ -194,8 +194,8 @@ def compare_with_server(text, guard, server):
     if theirs == SEVERAL and mine == ONE_OR_NONE:
         problems.append("the guard reads one statement or none, the server several")
     elif mine != theirs:
-        differences.append("the guard reads %s, the server %s" % (mine or "a parse error",
-                                                                    theirs or "a parse error: %s" % message))
+        server_reads = theirs or "a parse error: %s" % message
+        differences.append("the guard reads %s, the server %s" % (mine or "a parse error", server_reads))
     try:
         sent = guard.guard_statement(text, "fuzz", profile=guard.SCRIPT, allow=guard.DECLARABLE).text
     except guard.StatementRefused:
