@@ -1,11 +1,15 @@
 """monitor_sample against real PostgreSQL, with a workload the test generates while the module samples."""
 import json
 import os
+import sys
 import threading
 import time
 
 import psycopg2
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+from fake_supavisor import FakeSupavisor  # noqa: E402
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                        "examples", "hotdash")
@@ -248,3 +252,41 @@ def test_a_saturated_pgbouncer_misses_the_pool_criterion_and_its_queued_probes_t
     ping = result["probes"]["ping"]
     assert ping["timeouts"] >= 1 and ping["ok"] == 0 and ping["p95_ms"] >= 400.0
     assert bouncer.info["admin_password"] not in json.dumps(result)
+
+
+def test_a_pgbouncer_pool_in_use_is_read_every_sample_next_to_database_connections(
+        db, make_pgbouncer, run_module, tmp_path):
+    # Two of four server connections busy (clients in open transactions): the pool is half used, nobody waits.
+    bouncer = make_pgbouncer(pool_size=4)
+    holders = [psycopg2.connect(bouncer.url(db)) for unused in range(2)]
+    try:
+        for holder in holders:
+            with holder.cursor() as cur:
+                cur.execute("SELECT 1")
+        result = watch(run_module, db, tmp_path, window=1, interval=0.5,
+                       pooler={"kind": "pgbouncer", "admin_url": bouncer.admin_url, "database": db.name})
+    finally:
+        for holder in holders:
+            holder.close()
+    assert not result.get("failed"), result.get("msg")
+    pools = [s["pool"] for s in result["samples"]]
+    assert len(pools) >= 2 and all(p["source"] == "pgbouncer" and p["pool_size"] == 4 for p in pools)
+    assert [(p["servers_active"], p["clients_active"], p["clients_waiting"], p["usage"]) for p in pools] == [(2, 2, 0, 0.5)] * len(pools)
+    # Database connections stay, under their own name and denominator (max_connections), not as the pool.
+    assert all(0 < s["database_connections"]["usage"] < 0.5 for s in result["samples"]), result["samples"][0]
+    criterion = [c for c in result["criteria"] if c["name"] == "pool usage (pgbouncer)"][0]
+    assert criterion["met"] is True and criterion["measured"] == 0.5
+    assert result["peaks"]["pool_usage"] == 0.5 and result["peaks"]["clients_waiting"] == 0
+
+
+def test_supavisor_metrics_are_read_every_sample(db, run_module, tmp_path):
+    with FakeSupavisor(token="metrics-jwt-secret") as fake:
+        result = watch(run_module, db, tmp_path, window=0.5, interval=0.5, pooler={
+            "kind": "supavisor", "metrics_url": fake.url + "/metrics/hotdashprod",
+            "metrics_token": "metrics-jwt-secret", "tenant": "hotdashprod", "max_clients": 200})
+    assert not result.get("failed"), result.get("msg")
+    pools = [s["pool"] for s in result["samples"]]
+    assert pools and all(p["source"] == "supavisor" and p["clients_active"] == 48 and p["usage"] == 0.24 for p in pools)
+    criterion = [c for c in result["criteria"] if c["name"] == "pool usage (supavisor)"][0]
+    assert criterion["met"] is True and criterion["measured"] == 0.24
+    assert "metrics-jwt-secret" not in json.dumps(result)
