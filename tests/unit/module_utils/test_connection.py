@@ -3,6 +3,7 @@ import pytest
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import (
     ConnectionSettings,
     redact,
+    redact_all,
     secret_values,
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
@@ -93,3 +94,11 @@ def test_invalid_url_masks_a_password_with_an_unencoded_at_whole():
 
 def test_redact_masks_up_to_the_last_at():
     assert redact("cannot use postgresql://u:a@b@c@host/db now") == "cannot use postgresql://u:********@host/db now"
+
+
+def test_redact_all_walks_dicts_and_lists_and_keeps_other_values():
+    value = {"error": {"message": "At statement: 1; alter role app password 'Pw-secret-1'", "code": 42704},
+             "lines": ["postgresql://app:hunter22@db/app", None, 3.5], "ok": True}
+    assert redact_all(value, ["Pw-secret-1"]) == {
+        "error": {"message": "At statement: 1; alter role app password '********'", "code": 42704},
+        "lines": ["postgresql://app:********@db/app", None, 3.5], "ok": True}
