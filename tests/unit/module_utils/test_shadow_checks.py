@@ -119,3 +119,22 @@ def test_apply_dry_run_raises_naming_the_statement_or_adds_its_check(monkeypatch
         raise AssertionError("nothing pending: no shadow is built")
     monkeypatch.setattr(shadow_checks, "validate_pending", never)
     assert shadow_checks.apply_dry_run({"plan": []}, settings, "/p", None, options) == {"plan": []}
+
+
+def test_side_by_side_runs_the_tools_at_once_and_raises_what_is_not_a_cli_error():
+    import threading
+    both = threading.Barrier(2, timeout=10)  # run one after the other, the first would wait here in vain
+
+    def job(name):
+        def run():
+            both.wait()
+            return [name]
+        return run
+    assert shadow_checks.side_by_side({"lint": job("lint"), "advisors": job("advisors")}) == {
+        "lint": ["lint"], "advisors": ["advisors"]}
+    assert shadow_checks.side_by_side({"lint": lambda: ["one"]}) == {"lint": ["one"]}
+
+    def broken():
+        raise ValueError("not a CLI error")
+    with pytest.raises(ValueError):
+        shadow_checks.side_by_side({"lint": lambda: [], "advisors": broken})
