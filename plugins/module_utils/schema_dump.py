@@ -66,6 +66,10 @@ class SchemaDumpError(SupabaseError):
     """pg_dump or pg_restore failed, or is missing or too old for the server."""
 
 
+# Entries about another object (pg_dump tags them "<KIND> <name>"), labelled like the SQL that makes them.
+_ON_OBJECT = {"ACL": "GRANTS ON", "COMMENT": "COMMENT ON", "SECURITY LABEL": "SECURITY LABEL ON"}
+
+
 class DumpEntry(namedtuple("DumpEntry", ["type", "schema", "name", "owner", "sql"])):
     """One archive entry: ``type`` (TABLE, POLICY, ACL ...), ``schema`` ('' for database-level), ``name``, SQL."""
 
@@ -87,7 +91,14 @@ class DumpEntry(namedtuple("DumpEntry", ["type", "schema", "name", "owner", "sql
         return (self.type, self.scope, self.name)
 
     def label(self):
-        """``POLICY public.t p``, ``ACL public.TABLE t``, ``SCHEMA analytics``: how a person finds it."""
+        """How a person finds it: ``POLICY public.t p``, ``GRANTS ON TABLE public.t``, ``COMMENT ON FUNCTION
+        public.f()``, ``DEFAULT PRIVILEGES FOR TABLES IN SCHEMA public``, ``SCHEMA analytics``."""
+        if self.type in _ON_OBJECT:
+            kind, _sep, rest = self.name.partition(" ")
+            target = "%s %s.%s" % (kind, self.schema, rest) if self.schema and rest else self.name
+            return "%s %s" % (_ON_OBJECT[self.type], target)
+        if self.type == "DEFAULT ACL":
+            return "%s IN SCHEMA %s" % (self.name, self.schema) if self.schema else self.name
         if self.schema:
             return "%s %s.%s" % (self.type, self.schema, self.name)
         return "%s %s" % (self.type, self.name)

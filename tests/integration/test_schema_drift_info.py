@@ -60,7 +60,7 @@ def test_hand_edits_show_up_as_object_drift(db, project, tmp_path, run_module, b
     assert result["object_counts"]["differs"] == 2 and result["in_sync"] is False
     check = by_name(result)["schema_drift"]
     assert check["status"] == "warn"
-    assert check["detail"].startswith("schema drift: 2 only on the target: ACL public.TABLE facts, TABLE public.facts;"
+    assert check["detail"].startswith("schema drift: 2 only on the target: GRANTS ON TABLE public.facts, TABLE public.facts;"
                                       " 1 only built by the migrations: INDEX public.orders_owner_idx; 2 defined "
                                       "differently: FUNCTION public.order_count(), POLICY public.orders orders_owner")
     assert db.history() == history and db.schema_fingerprint() == fingerprint

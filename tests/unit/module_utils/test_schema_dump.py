@@ -84,6 +84,18 @@ def test_entries_are_read_with_type_schema_and_name_and_psql_lines_dropped():
     assert function.label() == "FUNCTION public.total(bigint)" and entries[0].label() == "SCHEMA analytics"
 
 
+def test_entries_about_another_object_are_labelled_like_their_sql():
+    def entry(kind, schema, name):
+        return schema_dump.DumpEntry(kind, schema, name, "postgres", "")
+    assert entry("ACL", "public", "TABLE facts").label() == "GRANTS ON TABLE public.facts"
+    assert entry("ACL", "public", "FUNCTION total(bigint)").label() == "GRANTS ON FUNCTION public.total(bigint)"
+    assert entry("ACL", "", "SCHEMA public").label() == "GRANTS ON SCHEMA public"
+    assert entry("COMMENT", "public", "TABLE facts").label() == "COMMENT ON TABLE public.facts"
+    assert entry("DEFAULT ACL", "public", "DEFAULT PRIVILEGES FOR TABLES").label() == (
+        "DEFAULT PRIVILEGES FOR TABLES IN SCHEMA public")
+    assert entry("POLICY", "public", "orders orders_owner").label() == "POLICY public.orders orders_owner"
+
+
 def test_normalised_text_leaves_out_owners_and_session_settings_only():
     function = schema_dump.parse_entries(DUMP)[1][1]
     text = function.normalised()
