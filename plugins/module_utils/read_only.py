@@ -15,6 +15,11 @@ The moment of the switch is the server's clock right after the ``ALTER`` committ
 setting ``hotdash.read_only_since``: every session that started before it may have read the old default,
 every session that started after it has the new one. A second run ends only what started before it.
 
+Turning it off has the mirror problem: the sessions that started while it was on keep the read-only default
+for their whole life, and a pooler would go on handing them to the application, whose writes would keep
+failing after the rollback. So ``off`` ends those (non-superuser, same grace), and the pooler reconnects
+writable.
+
 A session can always ``SET default_transaction_read_only = off`` for itself (the rollback engine does,
 so it can run DDL while the application is held read-only): this is a guard against the application,
 not a security boundary.
@@ -82,10 +87,11 @@ def plan_statements(dbname, state, since=None):
             sql.SQL("ALTER DATABASE {} RESET {}").format(name, sql.SQL(SINCE_SETTING))]
 
 
-def writer_sessions(cur, dbname, since=None):
-    """Other client sessions of ``dbname`` that may still write: all of them, or those started before ``since``.
+def writer_sessions(cur, dbname, since=None, started_after=None):
+    """Other client sessions of ``dbname``: all of them, those started before ``since`` (they may still write
+    while the database is held read-only), or those started at or after ``started_after`` (they kept the
+    read-only default after writes were re-enabled).
 
-    Sessions that started after read-only was turned on run with the read-only default and are not listed.
     Each has ``superuser`` (never terminated) and ``in_transaction`` (still running or inside a transaction).
     """
     query = ("SELECT a.pid, a.usename, coalesce(a.application_name, ''), host(a.client_addr), a.state, "
@@ -97,6 +103,9 @@ def writer_sessions(cur, dbname, since=None):
     if since:
         query += " AND a.backend_start < %s::timestamptz"
         params.append(since)
+    if started_after:
+        query += " AND a.backend_start >= %s::timestamptz"
+        params.append(started_after)
     cur.execute(query + " ORDER BY a.pid", params)
     return [dict(pid=row[0], user=row[1], application_name=row[2], client_addr=row[3], state=row[4],
                  backend_start=row[5].isoformat() if row[5] else None, query=row[6], superuser=bool(row[7]),
@@ -124,8 +133,9 @@ def terminate(cur, sessions, reason="", after=None):
 
 
 def end_writer_sessions(cur, dbname, since, grace=DEFAULT_TERMINATE_GRACE, clock=time.monotonic, sleep=time.sleep,
-                        poll=_POLL):
-    """End the non-superuser sessions of ``dbname`` that started before ``since``; ``(terminated, kept)``.
+                        poll=_POLL, started_after=None):
+    """End the non-superuser sessions of ``dbname`` that started before ``since`` (or, with ``started_after``,
+    at or after it: see :func:`writer_sessions`); ``(terminated, kept)``.
 
     Idle sessions are ended at once; a session inside a transaction is ended as soon as it is idle, or when
     ``grace`` seconds have passed. Superusers' sessions are not touched and come back in ``kept``.
@@ -136,7 +146,7 @@ def end_writer_sessions(cur, dbname, since, grace=DEFAULT_TERMINATE_GRACE, clock
     deadline = started + max(0.0, float(grace))
     terminated, waited = [], set()
     while True:
-        sessions = writer_sessions(cur, dbname, since)
+        sessions = writer_sessions(cur, dbname, since, started_after)
         kept = [dict(_public(s), terminated=False, reason="superuser") for s in sessions if s["superuser"]]
         # A terminated backend can still be listed for a moment: each session is handled once.
         handled = set(t["pid"] for t in terminated)
@@ -168,8 +178,10 @@ def set_read_only(conn, dbname, state, terminate_sessions=True, terminate_grace=
     """Make ``dbname`` read-only (``on``) or writable (``off``) for new sessions; returns the module result.
 
     ``conn`` is an autocommit psycopg2 connection (``ALTER DATABASE`` is not transactional in effect
-    for other sessions anyway). With ``on`` and ``terminate_sessions`` (the default), the sessions that
-    started before read-only took effect are ended (see :func:`end_writer_sessions`).
+    for other sessions anyway). With ``terminate_sessions`` (the default), ``on`` ends the sessions that
+    started before read-only took effect (see :func:`end_writer_sessions`), and ``off`` (when it changes the
+    setting) ends those that started while it was on: they keep the read-only default for their whole life,
+    so a pooler's server connections opened during the rollback would go on refusing the application's writes.
     """
     if state not in STATES:
         raise InvalidInput("state must be on or off, not %r" % (state,))
@@ -179,13 +191,16 @@ def set_read_only(conn, dbname, state, terminate_sessions=True, terminate_grace=
         raise InvalidInput("terminate_grace must be a number of seconds, not %r" % (terminate_grace,))
     if terminate_grace < 0:
         raise InvalidInput("terminate_grace must be 0 or more seconds, not %s" % terminate_grace)
-    terminate_sessions = bool(terminate_sessions) and state == "on"
+    terminate_sessions = bool(terminate_sessions)
     writable_session(conn)
     with conn.cursor() as cur:
         if not database_exists(cur, dbname):
             raise InvalidInput("database %s does not exist; set target_db to the name of the database to hold "
                                "read-only" % dbname)
         before, since = current_state(cur, dbname)
+        # Turning writes back on ends what started while they were off (all of it when the moment is unknown).
+        reopen = terminate_sessions and state == "off" and before == "on"
+        read_only_from = since or "-infinity"
         result = dict(changed=False, database=dbname, state=state, previous_state=before, queries=[],
                       terminated=[], kept=[], read_only_since=since, terminate_grace=terminate_grace)
         statements = []
@@ -197,7 +212,8 @@ def set_read_only(conn, dbname, state, terminate_sessions=True, terminate_grace=
         result["diff"] = dict(before={SETTING: before}, after={SETTING: state})
         if check_mode:
             result["queries"] = [s.as_string(cur) for s in statements]
-            candidates = writer_sessions(cur, dbname, since) if terminate_sessions else []
+            candidates = (writer_sessions(cur, dbname, since) if terminate_sessions and state == "on" else
+                          writer_sessions(cur, dbname, started_after=read_only_from) if reopen else [])
             result["terminated"] = [dict(_public(s), terminated=False, reason="would end")
                                     for s in candidates if not s["superuser"]]
             result["kept"] = [dict(_public(s), terminated=False, reason="superuser") for s in candidates if s["superuser"]]
@@ -214,8 +230,11 @@ def set_read_only(conn, dbname, state, terminate_sessions=True, terminate_grace=
             for statement in statements:
                 cur.execute(statement)
         result["queries"] = [s.as_string(cur) for s in statements]
-        if terminate_sessions:
+        if terminate_sessions and state == "on":
             result["terminated"], result["kept"] = end_writer_sessions(cur, dbname, since, terminate_grace,
                                                                        clock=clock, sleep=sleep)
+        elif reopen:
+            result["terminated"], result["kept"] = end_writer_sessions(cur, dbname, None, terminate_grace, clock=clock,
+                                                                       sleep=sleep, started_after=read_only_from)
         result["changed"] = bool(statements) or any(s["terminated"] for s in result["terminated"])
     return result

@@ -22,6 +22,9 @@ description:
   - The moment of the switch (the server's clock right after the C(ALTER) committed) is recorded in the database
     setting C(hotdash.read_only_since); sessions that started after it are read-only and are kept, so a second
     run ends only what started before it.
+  - Turning it off (when it was on) ends, the same way, the non-superuser sessions that started while it was on:
+    they keep the read-only default for their whole life, so a pooler's server connections opened meanwhile would
+    go on refusing the application's writes after writes were re-enabled.
   - Idempotent; C(changed) is true only when the setting changed or a session was (or in check mode would be)
     terminated.
   - Any session can still run C(SET default_transaction_read_only = off) for itself; this holds the application
@@ -40,9 +43,11 @@ options:
   terminate_sessions:
     description:
       - With O(state=on), end the other non-superuser client sessions of the database that started before
-        read-only took effect, and report each one in RV(terminated). The module's own session is never
-        terminated. Ignored with O(state=off).
-      - C(false) only changes the default for new sessions; sessions a pooler holds open keep writing.
+        read-only took effect; with O(state=off) (when the database was read-only), those that started while it
+        was (since C(hotdash.read_only_since), or all of them when that is unknown). Each is reported in
+        RV(terminated). The module's own session is never terminated.
+      - C(false) only changes the default for new sessions; sessions a pooler holds open keep writing (O(state=on))
+        or keep refusing writes (O(state=off)).
     type: bool
     default: true
   terminate_grace:
@@ -123,7 +128,7 @@ terminated:
             "state": "idle in transaction", "backend_start": "2025-10-19T01:00:00+00:00", "query": "UPDATE ...",
             "terminated": true, "reason": "grace over", "after": 10.02}]
 kept:
-  description: Sessions that started before the switch and were left running because their user is a superuser.
+  description: Sessions that would have been ended (see RV(terminated)) but were left running because their user is a superuser.
   returned: always
   type: list
   elements: dict

@@ -206,8 +206,8 @@ def test_a_transaction_longer_than_the_grace_is_ended(probe_db, app_role):
     assert db.scalar("SELECT count(*) FROM public.ro_probe") == 0
 
 
-def test_writes_through_a_transaction_pooler_are_refused_once_the_switch_returns(probe_db, app_role, make_pgbouncer,
-                                                                                 run_module):
+def test_writes_through_a_transaction_pooler_are_refused_once_the_switch_returns_and_accepted_once_it_is_off(
+        probe_db, app_role, make_pgbouncer, run_module):
     db = probe_db
     pooler = make_pgbouncer(pool_size=2)
     url = pooler.url(db, app_role.name, app_role.password)
@@ -225,14 +225,23 @@ def test_writes_through_a_transaction_pooler_are_refused_once_the_switch_returns
                                             for s in result["terminated"])
         rows = db.scalar("SELECT count(*) FROM public.ro_probe")
         wait_for(lambda: sum(1 for entry in log if entry[0] > returned) >= 20, "writes after the switch")
+        assert db.scalar("SELECT count(*) FROM public.ro_probe") == rows
+        # Re-enabling writes: the pooler's server connections opened meanwhile are read-only for life; off ends them.
+        switching_off = time.monotonic()
+        off = run_module("db_read_only", dict(db_url=db.url, state="off", terminate_grace=5))
+        reopened = time.monotonic()
+        assert not off.get("failed"), off.get("msg")
+        assert off["terminated"] and all(s["user"] == app_role.name and s["terminated"] for s in off["terminated"])
+        wait_for(lambda: sum(1 for entry in log if entry[0] > reopened) >= 20, "writes after writes were re-enabled")
     finally:
         stop.set()
         for thread in writers:
             thread.join(10)
-    # Every write that started after the switch returned was refused.
-    after = [outcome for at, outcome in log if at > returned]
-    assert "read-only" in after and "ok" not in after, after[:5]
-    assert db.scalar("SELECT count(*) FROM public.ro_probe") == rows
+    # Every write that started after the switch returned was refused, every one after it was turned off went in.
+    held = [outcome for at, outcome in log if returned < at < switching_off]
+    assert "read-only" in held and "ok" not in held, held[:5]
+    resumed = [outcome for at, outcome in log if at > reopened]
+    assert resumed and set(resumed) == {"ok"}, resumed[:5]
 
 
 def test_unknown_database_is_one_line_and_changes_nothing(probe_db, run_module):
