@@ -174,9 +174,12 @@ def judge_release(after, before=None, triggers=(), warnings=(), absolute_steps=A
     decision = decide(list(triggers or []) + result["triggers"], list(warnings or []) + result["run_warnings"])
     result.update(decision, passed=not decision["rollback"])
     parts = ["%d trigger(s)" % len(decision["triggers"]), "%d warning(s)" % len(decision["run_warnings"])]
-    if result["pre_existing"]:
-        parts.append("pre-existing: %s" % brief(sorted(result["pre_existing"]), _FAILING_SHOWN))
-    if result["baseline"] == "none":
+    # Pre-existing failures judged here and those an earlier comparison reported (the apply flow's final verdict).
+    pre_existing = set(result["pre_existing"]) | set(
+        w.get("check") or w["reason"] for w in decision["run_warnings"] if w["kind"] == "pre_existing")
+    if pre_existing:
+        parts.append("pre-existing: %s" % brief(sorted(pre_existing), _FAILING_SHOWN))
+    if result["baseline"] == "none" and after:
         parts.append("no baseline: every failure counts")
     result["summary"] = "%s: %s%s" % (verdict_label(decision["verdict"]), "; ".join(parts),
                                       (" - " + "; ".join(decision["reasons"])) if decision["reasons"] else "")

@@ -20,16 +20,18 @@ def _only_line(run, needle):
     return lines[0]
 
 
-def _failing_staging_run(tmp_path, make_db, run_module, migration=None, extra_vars=None):
+def _failing_staging_run(tmp_path, make_db, run_module, migration=None, extra_vars=None, prepare=None):
     """Baseline a staging database, optionally add one migration (version, name, sql, down_sql) to a copy of
-    the example, run apply_staging headless with an approval; returns (database, run, history and row counts
-    from before the run)."""
+    the example, run ``prepare`` (SQL) on the database, run apply_staging headless with an approval; returns
+    (database, run, history and row counts from before the run)."""
     project = copy_example(tmp_path)
     if migration:
         version, name, sql, down_sql = migration
         add_migration(project, version, name, sql, down_sql=down_sql)
     stg = make_db("stg")
     baseline(run_module, stg, project)
+    if prepare:
+        stg.execute(prepare)
     before = (history_versions(stg), table_counts(stg))
     inventory = write_inventory(tmp_path, {"stg1": ("staging", stg)}, project=project)
     run = run_playbook(tmp_path, "apply_staging", inventory, dict(approval_vars(), **(extra_vars or {})))
@@ -114,15 +116,34 @@ def test_failing_migration_rolls_back_history_and_data(make_db, run_module, tmp_
 
 
 def test_verify_failure_rolls_back(make_db, run_module, tmp_path):
-    # Applies cleanly but switches row level security off: the verify role's RLS coverage check fails.
+    # Applies cleanly but switches row level security off and breaks a data-integrity check; the database already
+    # failed another integrity check before the run. The two regressions are the rollback triggers (RLS tests
+    # failing, data integrity failures); the pre-existing failure is named as such and triggers nothing.
     stg, run, before = _failing_staging_run(tmp_path, make_db, run_module, migration=(
-        "20251020090000", "facts_bulk_load", "alter table public.facts disable row level security;\n",
-        "alter table public.facts enable row level security;\n"))
+        "20251020090000", "facts_bulk_load",
+        "alter table public.facts disable row level security;\n"
+        "update public.product_categories set margin_pct = 150 where shopify_product_id = 1003;\n",
+        "update public.product_categories set margin_pct = 44.00 where shopify_product_id = 1003;\n"
+        "alter table public.facts enable row level security;\n"),
+        prepare="update public.customer_segments set revenue = -1 where segment = 'vip'")
 
     failure = _assert_failed_and_rolled_back(run, stg, before, "verify failed", "20251020090000, %s" % NEW_VERSION)
-    assert "rls" in failure
+    assert "rls enabled: public" in failure and "product_categories margin within 0..100" in failure
+    assert "customer_segments without negative totals" not in failure
     assert stg.scalar("SELECT relrowsecurity FROM pg_class WHERE oid = 'public.facts'::regclass") is True
+    assert stg.scalar("SELECT margin_pct FROM public.product_categories WHERE shopify_product_id = 1003") == 44
     assert "rollback" in open(str(tmp_path / "feedback" / "data" / "feedback.md")).read().lower()
+    run_dir = [d for d in run.run_dirs() if os.path.basename(d).startswith("staging_")][-1]
+    with open(os.path.join(run_dir, "stg1", "verify.json")) as handle:
+        checks = dict((c["name"], c) for c in json.load(handle)["checks"])
+    assert checks["customer_segments without negative totals"]["baseline"] == "pre_existing"
+    assert checks["customer_segments without negative totals"]["status"] == "warn"
+    assert checks["product_categories margin within 0..100"]["baseline"] == "regression"
+    # The trigger handed to the rollback: what verify measured, by kind.
+    log = [f for f in os.listdir(os.path.join(run_dir, "stg1")) if "_rollback_" in f and f.endswith(".log")]
+    triggered = [line for line in open(os.path.join(run_dir, "stg1", log[0])) if "triggered automatically" in line]
+    kinds = sorted(set(t["kind"] for t in json.loads(triggered[0].split("triggered automatically: ", 1)[1])["evidence"]["triggers"]))
+    assert kinds == ["integrity_failure", "rls_failure"], triggered
 
 
 def test_production_refused_while_staging_lacks_a_version(make_db, run_module, tmp_path):

@@ -64,3 +64,14 @@ def test_steps_label_the_checks_in_order(run_module):
         ("rls: anon sees no facts", "rls", "unchanged"), ("advisor: security_definer_view", "advisors", "pre_existing")]
     neither = run_module("release_verdict", {})
     assert neither["failed"] and "one of the following is required: checks, steps" in neither["msg"]
+
+
+def test_the_runs_verdict_from_what_the_phases_reported_names_the_pre_existing_failures(run_module):
+    # The apply flow's last word: no checks of its own, verify's comparison and the monitor's watch as lists.
+    judged = run_module("release_verdict", {"baseline": [ADVISOR, RLS_OK], "checks": [ADVISOR, RLS_OK]})
+    missed = make_warning("success_criterion", "probe P95 612 ms >= 500 ms", "monitor")
+    result = run_module("release_verdict", {"checks": [], "triggers": judged["triggers"],
+                                            "run_warnings": judged["run_warnings"] + [missed]})
+    assert (result["verdict"], result["rollback"]) == ("succeeded_with_warnings", False)
+    assert result["summary"] == ("succeeded with warnings: 0 trigger(s); 2 warning(s); "
+                                 "pre-existing: advisor: security_definer_view")
