@@ -73,6 +73,9 @@ def test_pre_existing_failures_slow_rpc_and_old_errors_do_not_roll_back(make_db,
     verdict = _line(run, "stg1: release verdict ")
     assert "release verdict succeeded with warnings: 0 trigger(s)" in verdict
     assert "advisor: rls_disabled_in_public" in verdict and "rls enabled: public" in verdict
+    # The outcome line, the index and the feedback entry say "succeeded with warnings" and name them.
+    outcome = _line(run, "stg1: succeeded with warnings: applied 1 migration(s): %s; warnings:" % NEW_VERSION)
+    assert "rls_disabled_in_public" in outcome and "slow_tile" in outcome
     assert history_versions(stg)[-1] == NEW_VERSION
     assert not stg.table_exists("hotdash_audit.rollback_exercises") or stg.scalar(
         "SELECT count(*) FROM hotdash_audit.rollback_exercises") == 0
@@ -87,7 +90,10 @@ def test_pre_existing_failures_slow_rpc_and_old_errors_do_not_roll_back(make_db,
     assert slow["status"] == "warn" and slow["data"]["over_budget"] is True, slow
     # 100 % of the logged rows are ERRORs, but none since the apply started: the rate verify measures is 0.
     assert checks["error rate since the apply started"]["status"] == "ok", checks["error rate since the apply started"]
-    assert "migration_apply" in " ".join(os.listdir(os.path.join(run_dir, "stg1")))
+    assert "succeeded with warnings" in open(os.path.join(run_dir, "index.md")).read()
+    feedback = open(str(tmp_path / "feedback" / "data" / "feedback.md")).read()
+    assert "migration succeeded with warnings" in feedback and "ROLLED BACK" not in feedback
+    assert "advisor: rls_disabled_in_public failing before the apply too" in feedback
 
 
 def _apply_started_unix(run_dir, host):
