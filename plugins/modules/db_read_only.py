@@ -22,8 +22,8 @@ description:
   - The moment of the switch (the server's clock right after the C(ALTER) committed) is recorded in the database
     setting C(hotdash.read_only_since); sessions that started after it are read-only and are kept, so a second
     run ends only what started before it.
-  - Turning it off (when it was on) ends, the same way, the non-superuser sessions that started while it was on:
-    they keep the read-only default for their whole life, so a pooler's server connections opened meanwhile would
+  - Turning it off (when it was on) ends, the same way, the non-superuser sessions that started while it was on.
+    They keep the read-only default for their whole life, so a pooler's server connections opened meanwhile would
     go on refusing the application's writes after writes were re-enabled.
   - Idempotent; C(changed) is true only when the setting changed or a session was (or in check mode would be)
     terminated.

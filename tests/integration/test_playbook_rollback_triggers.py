@@ -79,7 +79,7 @@ def test_pre_existing_failures_slow_rpc_and_old_errors_do_not_roll_back(make_db,
     assert history_versions(stg)[-1] == NEW_VERSION
     assert not stg.table_exists("hotdash_audit.rollback_exercises") or stg.scalar(
         "SELECT count(*) FROM hotdash_audit.rollback_exercises") == 0
-    _, before = _report(run, "staging_", "stg1", "verify_baseline.json")
+    before = _report(run, "staging_", "stg1", "verify_baseline.json")[1]
     run_dir, after = _report(run, "staging_", "stg1", "verify.json")
     assert after["summary"]["passed"] is True and before["summary"]["passed"] is False
     checks = dict((c["name"], c) for c in after["checks"])
@@ -94,6 +94,20 @@ def test_pre_existing_failures_slow_rpc_and_old_errors_do_not_roll_back(make_db,
     feedback = open(str(tmp_path / "feedback" / "data" / "feedback.md")).read()
     assert "migration succeeded with warnings" in feedback and "ROLLED BACK" not in feedback
     assert "advisor: rls_disabled_in_public failing before the apply too" in feedback
+
+
+def _pooled_write(conn, note):
+    """One application write through the pooler, as service_role (its RLS bypass); "accepted" or the error."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET LOCAL ROLE service_role")
+            cur.execute("INSERT INTO public.observability_logs (level, message) VALUES ('INFO', %s)", (note,))
+        conn.commit()
+        return "accepted"
+    except psycopg2.Error as exc:
+        if not conn.closed:
+            conn.rollback()
+        return str(exc).strip()
 
 
 def _apply_started_unix(run_dir, host):
@@ -128,12 +142,14 @@ def test_production_regression_rolls_back_by_pitr_to_the_apply_start_and_stops_p
     stg = _promoted_staging(make_db, run_module, project, tmp_path)
     prod = make_db("prod")
     baseline(run_module, prod, project)
+    # The application's role as a pooler logs in for it (a member of service_role, as PostgREST's authenticator
+    # is); nothing here is an object the migrations would not build, so the production preflight sees no drift.
     writer, password = "app_writer_%s" % prod.name, "pooled-writer-pw"
-    prod.execute("create schema app; create table app.writes (note text);\n"
-                 "do $$ begin if not exists (select 1 from pg_roles where rolname = '%s') then\n"
-                 "  create role %s login password '%s'; end if; end $$;\n"
-                 "grant usage on schema app to %s; grant insert, select on app.writes to %s;\n"
-                 % (writer, writer, password, writer, writer))
+    prod.execute("create role %s login password '%s' in role service_role" % (writer, password))
+    # The application's connection through the pooler, open (and used) since before the run.
+    pooler = make_pgbouncer(pool_size=1)
+    client = psycopg2.connect(pooler.url(prod.name, user=writer, password=password))
+    assert _pooled_write(client, "before the run") == "accepted"
     before = (history_versions(prod), table_counts(prod))
     # The platform's restore point: the database as it was before the run (what a PITR brings back).
     dump = str(tmp_path / "restore_point.dump")
@@ -141,13 +157,6 @@ def test_production_regression_rolls_back_by_pitr_to_the_apply_start_and_stops_p
     env = settings.child_env(dict(os.environ))
     subprocess.run(["pg_dump", "-Fc", "-f", dump, "-n", "public", "-n", "supabase_migrations"]
                    + settings.libpq_args(), env=env, check=True, capture_output=True)
-
-    # The application's connection through the pooler, open (and used) since before the run.
-    pooler = make_pgbouncer(pool_size=1)
-    client = psycopg2.connect(pooler.url(prod.name, user=writer, password=password))
-    client.autocommit = True
-    with client.cursor() as cur:
-        cur.execute("INSERT INTO app.writes VALUES ('before the run')")
     seen = {}
 
     def platform_restores(target):
@@ -156,14 +165,8 @@ def test_production_regression_rolls_back_by_pitr_to_the_apply_start_and_stops_p
         # wrong here is kept for the test to report.
         try:
             seen["read_only"] = prod.scalar("SHOW default_transaction_read_only")
-            seen["writes"] = []
-            for _attempt in range(2):  # the second attempt goes out on the pooler's next server connection
-                try:
-                    with client.cursor() as cur:
-                        cur.execute("INSERT INTO app.writes VALUES ('during the rollback')")
-                    seen["writes"].append("accepted")
-                except psycopg2.Error as exc:
-                    seen["writes"].append(str(exc).strip())
+            # The second attempt goes out on the pooler's next server connection.
+            seen["writes"] = [_pooled_write(client, "during the rollback") for _attempt in range(2)]
             # The platform's own sessions are not held off by the read-only default. The view came with the release.
             writable = dict(env, PGOPTIONS="-c default_transaction_read_only=off")
             restore = subprocess.run(["psql", "-X", "-v", "ON_ERROR_STOP=1", "-c", "DROP VIEW public.dashboard_tiles"]
@@ -199,7 +202,7 @@ def test_production_regression_rolls_back_by_pitr_to_the_apply_start_and_stops_p
     assert "restore_error" not in seen, seen["restore_error"]
     failure = _line(run, "prod1: FAILED (verify failed")
     assert "rls enabled: public" in failure and "rolled back %s, %s (succeeded)" % (BREAKS_RLS[0], NEW_VERSION) in failure
-    run_dir, _ = _report(run, "production_", "prod1", "verify.json")
+    run_dir = _report(run, "production_", "prod1", "verify.json")[0]
     started = _apply_started_unix(run_dir, "prod1")
     # One restore, to the default margin of 60 s before the apply's own start, waited for until it began and ended.
     assert state.restores == [int(started - 60)] == [seen["restored"]], (state.restores, started)
@@ -212,13 +215,11 @@ def test_production_regression_rolls_back_by_pitr_to_the_apply_start_and_stops_p
     # Stop all writes: the pooled session that wrote before the run could not write while the rollback ran.
     assert seen["read_only"] == "on" and "accepted" not in seen["writes"], seen
     assert "read-only transaction" in seen["writes"][-1], seen
-    assert prod.scalar("SELECT count(*) FROM app.writes WHERE note = 'during the rollback'") == 0
-    # Writes are back after the verified rollback, through the same pooler.
+    # Writes are back after the verified rollback, through the same pooler (whose server connection opened during
+    # the rollback was ended when writes were re-enabled).
     assert prod.scalar("SHOW default_transaction_read_only") == "off"
     again = psycopg2.connect(pooler.url(prod.name, user=writer, password=password))
-    again.autocommit = True
-    with again.cursor() as cur:
-        cur.execute("INSERT INTO app.writes VALUES ('after the rollback')")
+    assert _pooled_write(again, "after the rollback") == "accepted"
     again.close()
     client.close()
     # The trigger names what was measured, and the token never appears.
