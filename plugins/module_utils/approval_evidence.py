@@ -39,6 +39,7 @@ import unicodedata
 
 from ansible_collections.hotdash.supabase.plugins.module_utils import plan_digest
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
+from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import iso, parse_timestamp
 
 PROOFS = ("typed", "ssh_signature", "awx_workflow")
 VERIFIED_PROOFS = ("ssh_signature", "awx_workflow")
@@ -93,27 +94,10 @@ def _shown(value):
 
 
 def parse_time(value, name):
-    """Aware UTC datetime from ISO 8601 text (``Z`` or an offset; none means UTC), or InvalidInput."""
-    if isinstance(value, datetime.datetime):
-        moment = value
-    else:
-        if not isinstance(value, str) or not value.strip():
-            raise InvalidInput("%s must be an ISO 8601 time such as 2026-11-30T02:05:00Z, got %s"
-                               % (name, _kind(value) if not isinstance(value, str) else "an empty string"))
-        text = value.strip()
-        if text[-1:] in ("Z", "z"):
-            text = text[:-1] + "+00:00"
-        try:
-            moment = datetime.datetime.fromisoformat(text.replace(" ", "T", 1))
-        except ValueError:
-            raise InvalidInput("%s %r is not an ISO 8601 time; use e.g. 2026-11-30T02:05:00Z" % (name, value[:60]))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.astimezone(datetime.timezone.utc)
-
-
-def iso(moment):
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Aware UTC datetime from ISO 8601 text (``Z`` or an offset; none means UTC) or a datetime, or InvalidInput."""
+    if not isinstance(value, (str, datetime.datetime)):
+        raise InvalidInput("%s must be an ISO 8601 time such as 2026-11-30T02:05:00Z, got %s" % (name, _kind(value)))
+    return parse_timestamp(value, name=name)
 
 
 def check_age(approved_at, now, max_age_seconds, what="the approval"):

@@ -36,9 +36,12 @@ def error_reason(body):
         return ""
     try:
         data = json.loads(body)
-        text = data.get("detail") or data.get("message") or data.get("error") or "" if isinstance(data, dict) else data
     except ValueError:
-        text = body
+        data = body
+    if isinstance(data, dict):
+        text = data.get("detail") or data.get("message") or data.get("error") or ""
+    else:
+        text = data
     text = " ".join(str(text).split())[:200]
     return (": " + text) if text else ""
 

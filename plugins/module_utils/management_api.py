@@ -17,16 +17,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import re
-import socket
 import time
 
-from ansible.module_utils.urls import open_url
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput, SupabaseError
+from ansible_collections.hotdash.supabase.plugins.module_utils.http_json import JsonApi
 
 DEFAULT_BASE_URL = "https://api.supabase.com"
 # Project statuses the Management API documents (V1ProjectResponse.status).
@@ -36,11 +31,24 @@ PROJECT_STATUSES = ("ACTIVE_HEALTHY", "ACTIVE_UNHEALTHY", "COMING_UP", "GOING_DO
 # Statuses after which waiting longer cannot help.
 TERMINAL_FAILURES = ("INIT_FAILED", "REMOVED", "RESTORE_FAILED", "PAUSE_FAILED")
 _REF_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
-_RETRY_STATUS = (429, 500, 502, 503, 504)
+SERVICE = "Supabase Management API"
 
 
 class ManagementApiError(SupabaseError):
     """The Management API refused the request, or could not be reached after the retries."""
+
+
+def _describe_status(status, where, reason):
+    """What to do about the answers a user can fix (the JSON client words the others)."""
+    if status == 401:
+        return ("Supabase Management API rejected the access token (401) on %s; create a new token at "
+                "https://supabase.com/dashboard/account/tokens" % where)
+    if status == 403:
+        return ("Supabase Management API denied %s (403): the token's account has no access to this project%s"
+                % (where, reason))
+    if status == 404:
+        return "Supabase Management API found nothing at %s (404): check project_ref%s" % (where, reason)
+    return None
 
 
 def _check_ref(ref):
@@ -63,95 +71,21 @@ class ManagementApi(object):
                                "create one at https://supabase.com/dashboard/account/tokens")
         if not base_url or not re.match(r"^https?://", base_url):
             raise InvalidInput("api_url must start with http:// or https:// (got %r)" % (base_url,))
-        self._token = access_token
         self.base_url = base_url.rstrip("/")
-        self.timeout = int(timeout)
-        self.retries = max(0, int(retries))
-        self.backoff = float(backoff)
-        self.validate_certs = validate_certs
         self._sleep = sleep
         self._clock = clock
-        self.requests_made = 0
+        self.http = JsonApi(SERVICE, self.base_url, headers={"Authorization": "Bearer " + access_token},
+                            secrets=[access_token], timeout=timeout, retries=retries, backoff=backoff,
+                            validate_certs=validate_certs, sleep=sleep, error=ManagementApiError,
+                            describe_status=_describe_status)
 
-    # -- transport -------------------------------------------------------------------------------------------------
-
-    def _redact(self, text):
-        return redact(text, [self._token])
-
-    def _fail(self, method, path, status, body):
-        reason = self._error_reason(body)
-        where = "%s %s" % (method, path)
-        if status == 401:
-            msg = "Supabase Management API rejected the access token (401) on %s; create a new token at " \
-                  "https://supabase.com/dashboard/account/tokens" % where
-        elif status == 403:
-            msg = "Supabase Management API denied %s (403): the token's account has no access to this project%s" \
-                  % (where, reason)
-        elif status == 404:
-            msg = "Supabase Management API found nothing at %s (404): check project_ref%s" % (where, reason)
-        else:
-            msg = "Supabase Management API answered %s to %s%s" % (status, where, reason)
-        raise ManagementApiError(self._redact(msg), status=status)
-
-    def _error_reason(self, body):
-        if not body:
-            return ""
-        try:
-            data = json.loads(body)
-            text = data.get("message") or data.get("error") or ""
-        except (ValueError, AttributeError):
-            text = body
-        text = " ".join(str(text).split())[:200]
-        return (": " + text) if text else ""
-
-    def _retry_delay(self, attempt, headers=None):
-        if headers is not None:
-            value = headers.get("Retry-After")
-            if value and str(value).strip().isdigit():
-                return min(float(value), 60.0)
-        return self.backoff * (2 ** attempt)
+    @property
+    def requests_made(self):
+        return self.http.requests_made
 
     def request(self, method, path, body=None):
         """Send one request (with retries); return the decoded JSON body, or None for an empty body."""
-        url = self.base_url + path
-        data = json.dumps(body).encode("utf-8") if body is not None else None
-        headers = {"Authorization": "Bearer " + self._token, "Accept": "application/json",
-                   "User-Agent": "hotdash.supabase"}
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        attempt = 0
-        while True:
-            self.requests_made += 1
-            try:
-                response = open_url(url, data=data, headers=headers, method=method, timeout=self.timeout,
-                                    validate_certs=self.validate_certs, follow_redirects="safe",
-                                    use_proxy=True, http_agent="hotdash.supabase")
-                text = response.read().decode("utf-8")
-            except HTTPError as exc:
-                try:
-                    err_body = exc.read().decode("utf-8", "replace")
-                except Exception:  # pylint: disable=broad-except
-                    err_body = ""
-                if exc.code in _RETRY_STATUS and attempt < self.retries:
-                    self._sleep(self._retry_delay(attempt, exc.headers))
-                    attempt += 1
-                    continue
-                self._fail(method, path, exc.code, err_body)
-            except (URLError, socket.timeout, ConnectionError) as exc:
-                if attempt < self.retries:
-                    self._sleep(self._retry_delay(attempt))
-                    attempt += 1
-                    continue
-                reason = getattr(exc, "reason", exc)
-                raise ManagementApiError(self._redact("cannot reach the Supabase Management API at %s after %d "
-                                                      "attempt(s): %s" % (self.base_url, attempt + 1, reason)))
-            if not text.strip():
-                return None
-            try:
-                return json.loads(text)
-            except ValueError:
-                raise ManagementApiError(self._redact("Supabase Management API returned non-JSON for %s %s"
-                                                      % (method, path)))
+        return self.http.request(method, path, body)
 
     # -- endpoints -------------------------------------------------------------------------------------------------
 

@@ -40,9 +40,10 @@ import math
 import re
 
 from ansible_collections.hotdash.supabase.plugins.module_utils import plan_digest
+from ansible_collections.hotdash.supabase.plugins.module_utils.approval_evidence import duration
+from ansible_collections.hotdash.supabase.plugins.module_utils.environments import ENVIRONMENTS
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
-
-ENVIRONMENTS = ("local", "staging", "production")
+from ansible_collections.hotdash.supabase.plugins.module_utils.maintenance_window import parse_window
 GATES = ("apply_production", "drift_resolution", "production_rollback", "apply_staging", "policy_change")
 PRODUCTION_GATES = ("apply_production", "production_rollback", "policy_change")
 POLICY_CHANGE_GATE = "policy_change"
@@ -110,7 +111,6 @@ def _seconds(value, name, maximum=None, allow_zero=False):
 
 
 def _windows(value):
-    from ansible_collections.hotdash.supabase.plugins.module_utils.maintenance_window import parse_window
     if value is None:
         return []
     if not isinstance(value, list):
@@ -256,7 +256,6 @@ def differences(current, new):
 
 def describe(policy):
     """One line: ``production (approval within 24.0 h, verified, windows 02:00-04:00, backup < 12.0 h, promotion)``."""
-    from ansible_collections.hotdash.supabase.plugins.module_utils.approval_evidence import duration
     parts = []
     if policy.get("require_approval"):
         parts.append("approval within %s" % duration(policy["approval_max_age"]))

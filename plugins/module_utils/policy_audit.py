@@ -25,6 +25,11 @@ __metaclass__ = type
 import hashlib
 import json
 
+try:
+    from psycopg2.extras import Json
+except ImportError:  # pragma: no cover - modules report missing_required_lib('psycopg2')
+    Json = None
+
 from ansible_collections.hotdash.supabase.plugins.module_utils import audit
 
 APPEND_ONLY_TABLES = ("policy", "refusals", "release_runs", "rollback_triggers", "backups", "approvals")
@@ -163,7 +168,6 @@ def _first(cur, table, query, params=()):
 
 
 def _json(value):
-    from psycopg2.extras import Json
     return Json(value, dumps=lambda v: json.dumps(v, sort_keys=True, default=str))
 
 

@@ -30,12 +30,17 @@ import secrets
 
 from ansible_collections.hotdash.supabase.plugins.module_utils import (
     approval_evidence,
+    awx_api,
+    maintenance_window,
     plan_digest,
     policy as policy_model,
     policy_audit,
     ssh_signature,
 )
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput, SupabaseError
+from ansible_collections.hotdash.supabase.plugins.module_utils.history import read_history
+from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief
 
 KINDS = ("apply", "repair", "rollback", "read_only", "policy")
 _GATES = {"repair": "drift_resolution", "rollback": "production_rollback", "read_only": "production_rollback",
@@ -208,7 +213,6 @@ def _signature_problem(row, facts, verify):
 
 
 def _window_problem(policy, now, approval):
-    from ansible_collections.hotdash.supabase.plugins.module_utils import maintenance_window
     status, detail, remedy, data = maintenance_window.evaluate(policy["windows"], now)
     del remedy, data
     if status == "ok":
@@ -249,7 +253,7 @@ def _automatic_problem(change, facts):
             release["id"], approval_evidence.duration(age), approval_evidence.duration(policy["automatic_rollback_window"]))
     extra = sorted(set(change.versions) - set(release["versions"] or []))
     if extra:
-        return "release run #%s did not apply %s" % (release["id"], ", ".join(extra[:5]))
+        return "release run #%s did not apply %s" % (release["id"], brief(extra))
     reason = (change.trigger or {}).get("reason") if isinstance(change.trigger, dict) else change.trigger
     if not str(reason or "").strip():
         return "the trigger names no reason"
@@ -322,8 +326,7 @@ def _steps_text(change):
         return "the new policy"
     if not versions:
         return "no versions"
-    shown = ", ".join(versions[:3]) + (" +%d more" % (len(versions) - 3) if len(versions) > 3 else "")
-    return "%d version(s): %s" % (len(versions), shown)
+    return "%d version(s): %s" % (len(versions), brief(versions, 3))
 
 
 def refusal_message(change, facts, problems):
@@ -421,7 +424,6 @@ GATES_BY_ENVIRONMENT = {
 
 
 def _awx_client(policy, environ):
-    from ansible_collections.hotdash.supabase.plugins.module_utils import awx_api
     return awx_api.AwxApi(policy["awx_url"], **awx_api.credentials_from_env(environ))
 
 
@@ -466,7 +468,6 @@ def _record_problems(record, stored, facts, environ, verify, awx_client):
 
 def _fill_from_awx(record, stored, environ, awx_client):
     """Replace who and when by what AWX recorded for this job's approval node; a problem phrase or None."""
-    from ansible_collections.hotdash.supabase.plugins.module_utils import awx_api
     if not stored or not stored.get("awx_url"):
         return "an AWX workflow approval needs the database policy's awx_url (set it with db_policy)"
     try:
@@ -522,9 +523,6 @@ def promotion_check(staging_settings, migrations):
     the policy pinned (system identifier and name) or when a version is missing there or differs in statements.
     """
     def problem(source):
-        from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
-        from ansible_collections.hotdash.supabase.plugins.module_utils.history import read_history
-        from ansible_collections.hotdash.supabase.plugins.module_utils.readiness import promotion_gate
         if staging_settings is None:
             return "the policy requires staging first and this run gave no staging connection (promotion_db_url)"
         try:
@@ -541,6 +539,14 @@ def promotion_check(staging_settings, migrations):
                 rows = read_history(cur)
         finally:
             conn.close()
-        check = promotion_gate(list(migrations), rows, "production")
-        return None if check["status"] == "ok" else "%s (staging %s)" % (check["detail"], source["database"])
+        staged = dict((row.version, list(row.statements or [])) for row in rows)
+        missing = [m.version for m in migrations if m.version not in staged]
+        different = [m.version for m in migrations if m.version in staged and staged[m.version] != list(m.statements())]
+        problems = []
+        if missing:
+            problems.append("%s not applied on staging %s" % (brief(missing), source["database"]))
+        if different:
+            problems.append("%s applied on staging %s with different statements"
+                            % (brief(different), source["database"]))
+        return "; ".join(problems) or None
     return problem

@@ -75,8 +75,10 @@ def stderr_lines(handle):
 
 
 def run_process(argv, what, timeout=None, env=None, cwd=None, secrets=(), error=SupabaseError, check=True,
-                install_hint=None, stop=None, stop_grace=5.0):
+                install_hint=None, stop=None, stop_grace=5.0, input_data=None):
     """Run ``argv``; return ProcessResult(rc, stdout, stderr) with both texts redacted.
+
+    ``input_data`` (bytes) is written to the child's stdin, which is then closed; without it stdin is /dev/null.
 
     ``what`` names the program in messages (``"pg_dump of postgres@db:5432/app"``). Raises ``error``:
     ``<what> could not start (<reason>)[: <install_hint>]``, ``<what> did not finish within <timeout> s``,
@@ -86,19 +88,22 @@ def run_process(argv, what, timeout=None, env=None, cwd=None, secrets=(), error=
     """
     argv = [str(arg) for arg in argv]
     try:
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True)
+        proc = subprocess.Popen(argv, cwd=cwd, env=env,
+                                stdin=subprocess.DEVNULL if input_data is None else subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     except OSError as exc:
         raise error(_could_not_start(what, exc, install_hint))
     deadline = None if timeout is None else time.monotonic() + timeout
+    pending_input = input_data  # communicate() takes the input once; a retry after a timeout must not pass it again
     while True:
         step = None if deadline is None else max(0.0, deadline - time.monotonic())
         if stop is not None:
             step = 0.25 if step is None else min(step, 0.25)
         try:
-            out, err = proc.communicate(timeout=step)
+            out, err = proc.communicate(input=pending_input, timeout=step)
             break
         except subprocess.TimeoutExpired:
+            pending_input = None
             if deadline is not None and time.monotonic() >= deadline:
                 try:
                     os.killpg(proc.pid, signal.SIGKILL)

@@ -16,10 +16,10 @@ __metaclass__ = type
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput, SupabaseError
+from ansible_collections.hotdash.supabase.plugins.module_utils.process import last_line, run_process
 
 NAMESPACE = "hotdash.supabase.approval"
 _ARMOR_BEGIN = "-----BEGIN SSH SIGNATURE-----"
@@ -40,19 +40,9 @@ def ssh_keygen_path(path=None):
 
 
 def _run(argv, data=None):
-    try:
-        proc = subprocess.run(argv, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=_TIMEOUT,
-                              check=False)
-    except OSError as exc:
-        raise SignatureError("%s could not start (%s): install openssh-client" % (argv[0], exc.strerror or exc))
-    except subprocess.TimeoutExpired:
-        raise SignatureError("%s %s did not finish within %d s" % (argv[0], argv[1], _TIMEOUT))
-    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
-
-
-def _last_line(text):
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    return lines[-1][:200] if lines else "no output"
+    result = run_process(argv, "ssh-keygen %s %s" % (argv[1], argv[2]), timeout=_TIMEOUT, error=SignatureError,
+                         check=False, install_hint="install openssh-client (OpenSSH 8.2 or newer)", input_data=data)
+    return result.rc, result.stdout, result.stderr
 
 
 def check_armored(signature):
@@ -100,7 +90,7 @@ def sign(message, key_path, namespace=NAMESPACE, ssh_keygen=None):
             handle.write(message.encode("utf-8"))
         rc, out, err = _run([ssh_keygen_path(ssh_keygen), "-Y", "sign", "-n", namespace, "-f", key_path, path])
         if rc != 0:
-            raise SignatureError("ssh-keygen -Y sign with %s failed: %s" % (key_path, _last_line(err or out)))
+            raise SignatureError("ssh-keygen -Y sign with %s failed: %s" % (key_path, last_line(err or out)))
         with open(path + ".sig") as handle:
             return handle.read()
     finally:
@@ -133,8 +123,8 @@ def verify(message, signature, principal, allowed_signers, namespace=NAMESPACE, 
     if rc != 0:
         raise SignatureError("the approval signature does not verify for %s against allowed_signers (%s): the "
                              "statement was changed after signing, or another key signed it"
-                             % (principal, _last_line(err or out)))
-    return _last_line(out or err)
+                             % (principal, last_line(err or out)))
+    return last_line(out or err)
 
 
 def fingerprint(verified_line):

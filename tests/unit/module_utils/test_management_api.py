@@ -30,12 +30,12 @@ def test_restore_target_must_be_a_positive_unix_time():
 def test_error_messages_are_one_line_and_never_contain_the_token():
     api = management_api.ManagementApi("sbp_secret")
     with pytest.raises(management_api.ManagementApiError) as err:
-        api._fail("GET", "/v1/projects/x", 500, '{"message": "boom\\nsbp_secret trace"}')
+        api.http._fail("GET", "/v1/projects/x", 500, '{"message": "boom\\nsbp_secret trace"}')
     assert "\n" not in str(err.value) and "sbp_secret" not in str(err.value) and "500" in str(err.value)
 
 
 def test_retry_delay_honours_retry_after_and_backs_off():
     api = management_api.ManagementApi("tok", backoff=2)
-    assert [api._retry_delay(n) for n in range(3)] == [2, 4, 8]
-    assert api._retry_delay(0, {"Retry-After": "7"}) == 7.0
-    assert api._retry_delay(0, {"Retry-After": "600"}) == 60.0
+    assert [api.http._delay(n) for n in range(3)] == [2, 4, 8]
+    assert api.http._delay(0, {"Retry-After": "7"}) == 7.0
+    assert api.http._delay(0, {"Retry-After": "600"}) == 60.0
