@@ -56,6 +56,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.errors import (
     DriftError,
     InvalidInput,
     LogUnwritable,
+    PolicyRefused,
     SupabaseError,
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.history import read_history
@@ -63,6 +64,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.listing import br
 from ansible_collections.hotdash.supabase.plugins.module_utils.lock_conflicts import LockPolicy
 from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import load_directory
 from ansible_collections.hotdash.supabase.plugins.module_utils.non_transactional import describe_findings, find_non_transactional, segments_for
+from ansible_collections.hotdash.supabase.plugins.module_utils.plan_digest import statements_checksum, step
 from ansible_collections.hotdash.supabase.plugins.module_utils.progress_log import NullLog, ProgressLog, apply_log_path
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 
@@ -218,7 +220,14 @@ class _Progress(object):
         self.server_started = None  # pg_postmaster_start_time(): a later one means the server restarted
 
 
-def _apply(conn, cli, settings, local, options, log, result, watch, progress):
+def _ask_guard(guard, planned, check_mode, result):
+    """The database's policy on this plan (policy_guard.Guard): its decision goes into the result; raises when refused."""
+    if guard is not None and planned:
+        result["policy_check"] = guard([step(p.version, statements_checksum(p.statements)) for p in planned],
+                                       check_mode, migrations=[p.migration for p in planned])
+
+
+def _apply(conn, cli, settings, local, options, log, result, watch, progress, guard=None):
     log.write("migration_apply engine=%s environment=%s database=%s: %d pending migration(s)"
               % (options.engine, options.environment, settings.describe(), len(progress.planned)))
     acquire_apply_lock(conn, options.apply_lock_wait, log, stop=watch.stop_reason)
@@ -231,6 +240,11 @@ def _apply(conn, cli, settings, local, options, log, result, watch, progress):
     progress.before = set(row.version for row in rows)
     progress.planned = planned = plan_apply(local, report, options)
     result.update(plan=[p.as_dict() for p in planned], queries=[s for p in planned for s in p.statements])
+    # The final plan, under the lock, before the first statement: the database's policy decides on exactly it.
+    _ask_guard(guard, planned, False, result)
+    release = result.get("policy_check", {}).get("release")
+    if release:
+        log.write("release run %s recorded; approval %s" % (release["id"], result["policy_check"]["approval_id"]))
     with conn.cursor() as cur:
         cur.execute("SELECT pg_postmaster_start_time()")
         progress.server_started = cur.fetchone()[0]
@@ -327,8 +341,12 @@ def _failure_facts(exc, result):
     exc.result.setdefault("failed_file", None)
 
 
-def run_apply(settings, project_dir, options, check_mode=False):
-    """Plan and (unless ``check_mode``) apply; returns the module's result dict, raises SupabaseError."""
+def run_apply(settings, project_dir, options, check_mode=False, guard=None):
+    """Plan and (unless ``check_mode``) apply; returns the module's result dict, raises SupabaseError.
+
+    ``guard`` (policy_guard.Guard) decides on the final plan, under the apply lock, before the first statement
+    (and in check mode, so the result carries the plan digest an approval must cover).
+    """
     result = dict(changed=False, engine=options.engine, applied=[], log_path=None, partial=False, failed_file=None)
     cli = None
     try:
@@ -352,6 +370,7 @@ def run_apply(settings, project_dir, options, check_mode=False):
                       queries=[s for p in planned for s in p.statements],
                       content_changed=list(report.content_changed))
         if check_mode or not planned:
+            _ask_guard(guard, planned, True, result)
             result["changed"] = bool(planned)
             result["summary"] = ("would apply %d migration(s)" % len(planned)) if planned else "nothing to apply"
             result["checks"] = apply_checks(result, check_mode)
@@ -360,7 +379,12 @@ def run_apply(settings, project_dir, options, check_mode=False):
         result["log_path"] = log.path
         with ControllerWatch() as watch:
             try:
-                _apply(conn, cli, settings, local, options, log, result, watch, progress)
+                _apply(conn, cli, settings, local, options, log, result, watch, progress, guard)
+            except PolicyRefused as exc:  # nothing was applied: the refusal is the whole report
+                _log_quietly(log, "REFUSED: %s" % exc)
+                exc.result.update(applied=[], log_path=result.get("log_path"), started_at=result.get("started_at"),
+                                  applied_verified=True)
+                raise
             except (SupabaseError, psycopg2.Error) as exc:
                 raise _failure_report(exc, settings, options, log, result, progress)
         result["checks"] = apply_checks(result, check_mode)

@@ -22,13 +22,15 @@ __metaclass__ = type
 
 import datetime
 
+from ansible_collections.hotdash.supabase.plugins.module_utils.approval_evidence import printable_text
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ApprovalRefused, InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import iso, parse_timestamp, utc_now
 
-GATES = ("apply_production", "drift_resolution", "production_rollback", "apply_staging")
-PRODUCTION_GATES = ("apply_production", "production_rollback")
+# policy_change: setting a database's policy (db_policy); never waived, whatever the environment.
+GATES = ("apply_production", "drift_resolution", "production_rollback", "apply_staging", "policy_change")
+PRODUCTION_GATES = ("apply_production", "production_rollback", "policy_change")
 MODES = ("auto", "interactive", "headless", "waiver")
 RECORDED_MODES = ("interactive", "headless", "waiver")
 HEADLESS_VARIABLES = ("supabase_approval_approver", "supabase_approval_ticket", "supabase_approval_at")
@@ -93,7 +95,8 @@ def check_headless(gate, environment, approver, ticket, approved_at, max_age_hou
                               " get a fresh approval for gate %s on %s"
                               % (iso(moment), age.total_seconds() / 3600.0, max_age_hours, gate, environment),
                               gate=gate, environment=environment)
-    return str(approver).strip(), str(ticket).strip(), iso(moment)
+    return (printable_text(approver, "supabase_approval_approver"), printable_text(ticket, "supabase_approval_ticket"),
+            iso(moment))
 
 
 def check_answer(answer, gate, environment):

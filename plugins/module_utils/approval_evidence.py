@@ -221,6 +221,33 @@ def statement_from_request(request, approver, ticket, approved_at, window_overri
     return statement
 
 
+def read_signed_statement(path):
+    """``(statement, signature)`` from ``path`` and ``path + ".sig"`` (what ``ssh-keygen -Y sign`` writes)."""
+    texts = []
+    for name in (path, path + ".sig"):
+        try:
+            with open(name) as handle:
+                texts.append(handle.read())
+        except (IOError, OSError) as exc:
+            raise InvalidInput("cannot read the signed approval %s: %s; pass the statement the approver signed, with "
+                               "its .sig beside it" % (name, exc.strerror or exc))
+    return texts[0], texts[1]
+
+
+def check_signed_statement(statement, gate, environment, plans):
+    """The parsed statement when it approves ``gate`` in ``environment`` and names every plan; InvalidInput otherwise."""
+    parsed = parse_statement(statement)
+    if (parsed["gate"], parsed["environment"]) != (gate, environment):
+        raise InvalidInput("the signed approval is for gate %s on %s, not %s on %s"
+                           % (parsed["gate"], parsed["environment"], gate, environment))
+    uncovered = ["%s (%s)" % (plan.get("host") or plan.get("database"), plan_digest.short(plan["digest"]))
+                 for plan in plans or [] if plan["digest"] not in parsed["plans"]]
+    if uncovered:
+        raise InvalidInput("the signed approval does not cover the plan of %s: a migration changed since it was "
+                           "signed, or it was signed for other databases; sign a new request" % ", ".join(uncovered))
+    return parsed
+
+
 def same_person(first, second):
     """True when two identities name the same person: case-insensitive, ``maria@x`` equals ``maria``."""
     def key(name):

@@ -68,12 +68,21 @@ _DDL = [
 ]
 
 # Columns added after the first release: a database that already has the audit schema gets them here.
-_UPGRADES = [
-    "ALTER TABLE hotdash_audit.approvals ADD COLUMN IF NOT EXISTS acknowledgements jsonb NOT NULL DEFAULT '{}'",
+# The binding columns tie an approval to the plan it approves (policy_guard.py): the plan digest, how the approval
+# is proven (typed, ssh_signature, awx_workflow) and the proof itself, who ran the change, a window override.
+_ADDED_COLUMNS = [
+    ("acknowledgements", "jsonb NOT NULL DEFAULT '{}'"),
+    ("plan_digest", "text"),
+    ("proof", "text NOT NULL DEFAULT 'typed'"),
+    ("evidence", "jsonb NOT NULL DEFAULT '{}'"),
+    ("operator", "text"),
+    ("window_override", "text"),
 ]
+_UPGRADES = ["ALTER TABLE hotdash_audit.approvals ADD COLUMN IF NOT EXISTS %s %s" % column for column in _ADDED_COLUMNS]
 
 APPROVAL_COLUMNS = ("gate", "environment", "approver", "approved_at", "mode", "ticket", "reason", "versions",
-                    "run_id", "host", "acknowledgements")
+                    "run_id", "host", "acknowledgements", "plan_digest", "proof", "evidence", "operator",
+                    "window_override")
 EXERCISE_COLUMNS = ("environment", "strategy", "versions", "succeeded", "trigger", "detail", "run_id", "host")
 
 
@@ -84,8 +93,9 @@ def ensure_audit_schema(cur):
     """
     cur.execute("SELECT to_regclass('hotdash_audit.approvals') IS NOT NULL"
                 " AND to_regclass('hotdash_audit.rollback_exercises') IS NOT NULL,"
-                " EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('hotdash_audit.approvals')"
-                " AND attname = 'acknowledgements' AND NOT attisdropped)")
+                " (SELECT count(*) = %s FROM pg_attribute WHERE attrelid = to_regclass('hotdash_audit.approvals')"
+                " AND attname = ANY(%s) AND NOT attisdropped)",
+                (len(_ADDED_COLUMNS), [column[0] for column in _ADDED_COLUMNS]))
     tables, upgraded = cur.fetchone()
     if tables and upgraded:
         return False
@@ -117,7 +127,10 @@ def record_approval(cur, **values):
     """
     ensure_audit_schema(cur)
     values.setdefault("versions", [])
+    values.setdefault("proof", "typed")
     values["acknowledgements"] = Json(dict(values.get("acknowledgements") or {}))
+    values["evidence"] = Json(dict(values.get("evidence") or {}), dumps=lambda v: json.dumps(v, sort_keys=True,
+                                                                                             default=str))
     return _insert(cur, "approvals", APPROVAL_COLUMNS, values)
 
 
@@ -177,8 +190,14 @@ def covered_by_exercise(exercises, versions):
 # -- approval records -----------------------------------------------------------------------------------------------
 
 def build_record(gate, environment, approver, approved_at, mode, ticket=None, reason=None, versions=None,
-                 summary=None, hosts=None, run_id=None, acknowledgements=None):
-    """The approval record: what the gate let through, by whom, when and how."""
+                 summary=None, hosts=None, run_id=None, acknowledgements=None, plans=None, proof="typed",
+                 evidence=None, window_override=None, operator=None):
+    """The approval record: what the gate let through, by whom, when and how.
+
+    ``plans`` are the plans it approves (``{host, digest, database, versions}`` per database: approval_record
+    stores each host's digest); ``proof`` says how it is proven (typed, ssh_signature, awx_workflow) and
+    ``evidence`` holds the proof (the signed statement and signature).
+    """
     if mode not in RECORDED_MODES:
         raise InvalidInput("approval mode %r cannot be recorded; use one of %s" % (mode, ", ".join(RECORDED_MODES)))
     return {
@@ -194,6 +213,11 @@ def build_record(gate, environment, approver, approved_at, mode, ticket=None, re
         "hosts": list(hosts or []),
         "run_id": run_id or None,
         "acknowledgements": dict(acknowledgements or {}),
+        "plans": [dict(plan) for plan in plans or []],
+        "proof": proof,
+        "evidence": dict(evidence or {}),
+        "window_override": window_override or None,
+        "operator": operator or None,
     }
 
 
@@ -282,6 +306,12 @@ def find_recorded(cur, record, host, run_id):
         return None
     else:
         ack_clause, ack_params = "", ()
+    if "plan_digest" in columns:
+        ack_clause += " AND plan_digest IS NOT DISTINCT FROM %s AND proof = %s AND evidence = %s::jsonb"
+        ack_params += (record.get("plan_digest") or None, record.get("proof") or "typed",
+                       json.dumps(record.get("evidence") or {}, sort_keys=True, default=str))
+    elif record.get("plan_digest") or record.get("evidence"):
+        return None
     cur.execute("SELECT id FROM hotdash_audit.approvals WHERE gate = %s AND environment = %s AND approver = %s"
                 " AND approved_at = %s AND mode = %s AND ticket IS NOT DISTINCT FROM %s"
                 " AND host IS NOT DISTINCT FROM %s AND run_id IS NOT DISTINCT FROM %s" + ack_clause
@@ -304,5 +334,8 @@ def record_in_database(cur, record, host, run_id, check_mode=False):
                              ticket=record.get("ticket") or None,
                              reason=record.get("reason") or record.get("summary") or None,
                              versions=list(record.get("versions") or []), run_id=run_id, host=host,
-                             acknowledgements=dict(record.get("acknowledgements") or {}))
+                             acknowledgements=dict(record.get("acknowledgements") or {}),
+                             plan_digest=record.get("plan_digest") or None, proof=record.get("proof") or "typed",
+                             evidence=record.get("evidence") or {}, operator=record.get("operator") or None,
+                             window_override=record.get("window_override") or None)
     return new_id, True

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
+import copy
 import re
 
 try:
@@ -208,6 +209,13 @@ class ConnectionSettings(object):
     def describe(self):
         return "%s@%s:%d/%s" % (self.user, self.host, self.port, self.dbname)
 
+    def for_database(self, dbname):
+        """The same server and credentials, another database (``ALTER DATABASE`` of a database not connected to)."""
+        other = copy.copy(self)
+        other.options = dict(self.options)
+        other.dbname = dbname
+        return other
+
 
 def _libpq_knows(key):
     """True when libpq accepts ``key`` as a connection option (asked of libpq itself, no connection made)."""
@@ -236,8 +244,12 @@ def url_secrets(url):
 
 
 def secret_values(params):
-    """Values a module must add to ``no_log_values`` (the password embedded in ``db_url``, however written)."""
-    values = url_secrets(params.get("db_url"))
+    """Values a module must add to ``no_log_values``: the password embedded in ``db_url`` and in any other
+    ``*_db_url`` option (another database the module reads, e.g. ``promotion_db_url``), however written."""
+    values = []
+    for name in sorted(params):
+        if name == "db_url" or name.endswith("_db_url"):
+            values.extend(url_secrets(params.get(name)))
     if params.get("login_password"):
         values.append(params["login_password"])
     return values

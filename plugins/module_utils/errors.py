@@ -67,3 +67,7 @@ class CheckFailed(SupabaseError):
 
 class ApprovalRefused(SupabaseError):
     """An approval gate is closed: no valid approval, a refused answer, or a waiver where none is allowed."""
+
+
+class PolicyRefused(SupabaseError):
+    """The database's policy (``hotdash_audit.policy``) refused the change; nothing was changed."""

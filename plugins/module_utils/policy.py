@@ -40,12 +40,11 @@ import math
 import re
 
 from ansible_collections.hotdash.supabase.plugins.module_utils import plan_digest
+from ansible_collections.hotdash.supabase.plugins.module_utils.approval import GATES, PRODUCTION_GATES
 from ansible_collections.hotdash.supabase.plugins.module_utils.approval_evidence import duration
 from ansible_collections.hotdash.supabase.plugins.module_utils.environments import ENVIRONMENTS
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hotdash.supabase.plugins.module_utils.maintenance_window import parse_window
-GATES = ("apply_production", "drift_resolution", "production_rollback", "apply_staging", "policy_change")
-PRODUCTION_GATES = ("apply_production", "production_rollback", "policy_change")
 POLICY_CHANGE_GATE = "policy_change"
 DAY = 86400
 MAX_APPROVAL_AGE = 7 * DAY

@@ -10,9 +10,8 @@
   SHA-256 of the run key only that run knows (the evidence an automatic rollback presents).
 - ``rollback_triggers``: each automatic rollback trigger accepted, tied to the release run it rolls back.
 - ``backups``: backups the collection took or observed (when, where, how big), read for ``backup_max_age``.
-- ``approvals`` (created by ``audit.py``) gains the binding columns: ``plan_digest``, ``proof``
-  (typed, ssh_signature, awx_workflow), ``evidence`` (the signed statement and signature, or what the AWX
-  API said), ``operator`` and ``window_override``.
+- ``approvals`` (``audit.py``, with its binding columns ``plan_digest``, ``proof``, ``evidence``, ``operator``,
+  ``window_override``) is made append-only here too.
 
 These tables are append-only: a trigger refuses UPDATE, DELETE and TRUNCATE, so a mistaken statement cannot
 rewrite the trail. The owner of the schema, or a superuser, can still drop the trigger: the policy guards
@@ -104,13 +103,6 @@ _TABLES = [
     END
     $$""",
 ]
-_APPROVAL_COLUMNS = [
-    ("plan_digest", "text"),
-    ("proof", "text NOT NULL DEFAULT 'typed'"),
-    ("evidence", "jsonb NOT NULL DEFAULT '{}'"),
-    ("operator", "text"),
-    ("window_override", "text"),
-]
 
 
 def _trigger_statement(table):
@@ -123,12 +115,12 @@ def _schema_complete(cur):
     cur.execute(
         "SELECT (SELECT count(*) FROM unnest(%s::text[]) AS t(name) WHERE to_regclass('hotdash_audit.' || name) IS NULL),"
         " (SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass('hotdash_audit.approvals')"
-        "   AND attname = ANY(%s) AND NOT attisdropped),"
+        "   AND attname = 'plan_digest' AND NOT attisdropped),"
         " (SELECT count(*) FROM pg_trigger WHERE tgname = 'append_only'"
         "   AND tgrelid IN (SELECT to_regclass('hotdash_audit.' || name) FROM unnest(%s::text[]) AS t(name)))",
-        (list(APPEND_ONLY_TABLES), [column[0] for column in _APPROVAL_COLUMNS], list(APPEND_ONLY_TABLES)))
+        (list(APPEND_ONLY_TABLES), list(APPEND_ONLY_TABLES)))
     missing_tables, columns, triggers = cur.fetchone()
-    return missing_tables == 0 and columns == len(_APPROVAL_COLUMNS) and triggers == len(APPEND_ONLY_TABLES)
+    return missing_tables == 0 and columns == 1 and triggers == len(APPEND_ONLY_TABLES)
 
 
 def ensure_schema(cur):
@@ -141,8 +133,6 @@ def ensure_schema(cur):
     audit.ensure_audit_schema(cur)
     for statement in _TABLES:
         cur.execute(statement)
-    for name, definition in _APPROVAL_COLUMNS:
-        cur.execute("ALTER TABLE hotdash_audit.approvals ADD COLUMN IF NOT EXISTS %s %s" % (name, definition))
     for table in APPEND_ONLY_TABLES:
         cur.execute(_trigger_statement(table))
     return True
@@ -236,21 +226,6 @@ def approvals_for(cur, gate, plan_digest=None):
         cur.execute(_APPROVAL_SELECT + " WHERE gate = %s AND plan_digest = %s ORDER BY id DESC LIMIT 20",
                     (gate, plan_digest))
     return _rows(cur)
-
-
-def record_bound_approval(cur, record, host, run_id):
-    """Insert an approval with its binding columns; returns the new id."""
-    ensure_schema(cur)
-    cur.execute("INSERT INTO hotdash_audit.approvals (gate, environment, approver, approved_at, mode, ticket, reason, "
-                "versions, run_id, host, acknowledgements, plan_digest, proof, evidence, operator, window_override) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                (record["gate"], record["environment"], record["approver"], record["approved_at"], record["mode"],
-                 record.get("ticket"), record.get("reason") or record.get("summary"),
-                 [str(v) for v in record.get("versions") or []], run_id, host,
-                 _json(dict(record.get("acknowledgements") or {})), record.get("plan_digest"),
-                 record.get("proof") or "typed", _json(record.get("evidence") or {}), record.get("operator"),
-                 record.get("window_override")))
-    return cur.fetchone()[0]
 
 
 # -- release runs and automatic rollback triggers -------------------------------------------------------------------

@@ -38,17 +38,13 @@ from ansible_collections.hotdash.supabase.plugins.module_utils import (
     ssh_signature,
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
-from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput, SupabaseError
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput, PolicyRefused, SupabaseError
 from ansible_collections.hotdash.supabase.plugins.module_utils.history import read_history
 from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief
 
 KINDS = ("apply", "repair", "rollback", "read_only", "policy")
 _GATES = {"repair": "drift_resolution", "rollback": "production_rollback", "read_only": "production_rollback",
           "policy": policy_model.POLICY_CHANGE_GATE}
-
-
-class PolicyRefused(SupabaseError):
-    """The database's policy refused the change; nothing was changed."""
 
 
 class Change(object):
@@ -391,7 +387,7 @@ def check(conn, change, check_mode=False, operator=None, verify=ssh_signature.ve
             environment=facts["policy"]["environment"], plan_digest=facts["digest"], versions=change.versions,
             operator=operator, run_id=change.run_id, host=change.host,
             detail={"source": facts["source"], "tightened": facts["tightened"]})
-        raise PolicyRefused(message, policy=result, changed=False)
+        raise PolicyRefused(message, policy_check=result, changed=False)
     if check_mode or facts["source"] == "none":
         return result
     with conn:
@@ -550,3 +546,50 @@ def promotion_check(staging_settings, migrations):
                             % (brief(different), source["database"]))
         return "; ".join(problems) or None
     return problem
+
+
+# -- what a module hands its engine --------------------------------------------------------------------------------
+
+def policy_argument_spec(automatic=False):
+    """Options every guarded module takes (documented by the ``hotdash.supabase.policy`` doc fragment); with
+    ``automatic``, also the automatic rollback's ``run_key`` (``hotdash.supabase.policy.AUTOMATIC``)."""
+    spec = dict(approval_max_age=dict(type="float"), require_verified_approval=dict(type="bool", default=False),
+                run_id=dict(type="str"), inventory_host=dict(type="str"))
+    if automatic:
+        spec["run_key"] = dict(type="str", no_log=True)
+    return spec
+
+
+class Guard(object):
+    """The callable a module gives its engine: ``guard(steps, check_mode, migrations=None, extra=None)``.
+
+    The engine calls it with the steps it is about to run, after planning and before its first write (and in
+    check mode, so the result carries the plan digest an approval must cover). It returns the decision for the
+    module result (``policy_check``) or raises PolicyRefused.
+    """
+
+    def __init__(self, settings, kind, action, environment, params, trigger=None, promotion_settings=None):
+        self.settings = settings
+        self.kind = kind
+        self.action = action
+        self.environment = environment
+        self.requested = {"approval_max_age": params.get("approval_max_age"),
+                          "require_verified_approval": params.get("require_verified_approval") or None}
+        self.run_id = params.get("run_id")
+        self.host = params.get("inventory_host")
+        self.run_key = params.get("run_key")
+        self.trigger = trigger
+        self.promotion_settings = promotion_settings
+        self.decision = None
+
+    def __call__(self, steps, check_mode, migrations=None, extra=None):
+        promotion = promotion_check(self.promotion_settings, migrations) if migrations is not None else None
+        change = Change(self.kind, self.action, self.environment, steps=steps, extra=extra, promotion=promotion,
+                        trigger=self.trigger, run_key=self.run_key, requested=self.requested, run_id=self.run_id,
+                        host=self.host)
+        conn = connect(self.settings, application_name="hotdash.supabase policy guard (%s)" % self.action)
+        try:
+            self.decision = check(conn, change, check_mode=check_mode)
+        finally:
+            conn.close()
+        return self.decision

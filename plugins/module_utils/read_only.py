@@ -174,7 +174,7 @@ def writable_session(conn):
 
 
 def set_read_only(conn, dbname, state, terminate_sessions=True, terminate_grace=DEFAULT_TERMINATE_GRACE,
-                  check_mode=False, clock=time.monotonic, sleep=time.sleep):
+                  check_mode=False, clock=time.monotonic, sleep=time.sleep, guard=None):
     """Make ``dbname`` read-only (``on``) or writable (``off``) for new sessions; returns the module result.
 
     ``conn`` is an autocommit psycopg2 connection (``ALTER DATABASE`` is not transactional in effect
@@ -182,6 +182,8 @@ def set_read_only(conn, dbname, state, terminate_sessions=True, terminate_grace=
     started before read-only took effect (see :func:`end_writer_sessions`), and ``off`` (when it changes the
     setting) ends those that started while it was on: they keep the read-only default for their whole life,
     so a pooler's server connections opened during the rollback would go on refusing the application's writes.
+    ``guard`` (policy_guard.Guard) decides, before anything changes, when the setting would change or sessions
+    would end.
     """
     if state not in STATES:
         raise InvalidInput("state must be on or off, not %r" % (state,))
@@ -210,10 +212,12 @@ def set_read_only(conn, dbname, state, terminate_sessions=True, terminate_grace=
             statements = plan_statements(dbname, state, since)
             result["read_only_since"] = since
         result["diff"] = dict(before={SETTING: before}, after={SETTING: state})
+        candidates = (writer_sessions(cur, dbname, since) if terminate_sessions and state == "on" else
+                      writer_sessions(cur, dbname, started_after=read_only_from) if reopen else [])
+        if guard is not None and (statements or any(not s["superuser"] for s in candidates)):
+            result["policy_check"] = guard([], check_mode, extra={"database": dbname, "state": state})
         if check_mode:
             result["queries"] = [s.as_string(cur) for s in statements]
-            candidates = (writer_sessions(cur, dbname, since) if terminate_sessions and state == "on" else
-                          writer_sessions(cur, dbname, started_after=read_only_from) if reopen else [])
             result["terminated"] = [dict(_public(s), terminated=False, reason="would end")
                                     for s in candidates if not s["superuser"]]
             result["kept"] = [dict(_public(s), terminated=False, reason="superuser") for s in candidates if s["superuser"]]

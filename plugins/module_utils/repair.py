@@ -38,6 +38,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.history import (
 )
 from ansible_collections.hotdash.supabase.plugins.module_utils.listing import brief
 from ansible_collections.hotdash.supabase.plugins.module_utils.migrations import load_directory
+from ansible_collections.hotdash.supabase.plugins.module_utils.plan_digest import statements_checksum, step
 from ansible_collections.hotdash.supabase.plugins.module_utils.process import run_process
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import make_check
 from ansible_collections.hotdash.supabase.plugins.module_utils.statements import split_statements
@@ -109,7 +110,7 @@ def dump_schema(settings, schemas, pg_dump="pg_dump", timeout=600):
 
 class RepairRequest(object):
     def __init__(self, state, versions=None, remote_only=False, baseline_version=None, baseline_name="remote_baseline",
-                 schemas=None, revert_remote_only=False, apply_lock_wait=30.0, pg_dump="pg_dump"):
+                 schemas=None, revert_remote_only=False, apply_lock_wait=30.0, pg_dump="pg_dump", guard=None):
         if state not in STATES:
             raise InvalidInput("state must be one of %s, not %r" % (", ".join(STATES), state))
         versions = [str(v).strip() for v in (versions or [])]
@@ -132,6 +133,7 @@ class RepairRequest(object):
         self.revert_remote_only = revert_remote_only
         self.apply_lock_wait = apply_lock_wait
         self.pg_dump = pg_dump
+        self.guard = guard  # policy_guard.Guard, asked before the history or the directory changes
 
 
 def run_repair(settings, project_dir, request, check_mode=False, diff=False):
@@ -183,8 +185,19 @@ def repair_checks(result, check_mode=False):
     return checks
 
 
-def _history_change(conn, result, changes, check_mode):
-    """Run ``changes`` [(kind, version, name, statements)] in one transaction (creating the table if needed)."""
+def _ask_guard(request, changes, check_mode, result):
+    """The database's policy on these history changes (each: kind, version, name and statements checksummed)."""
+    if changes and request.guard is not None:
+        result["policy_check"] = request.guard(
+            [step(version, statements_checksum([kind, name or ""] + list(statements or [])))
+             for kind, version, name, statements in changes], check_mode)
+
+
+def _history_change(conn, result, changes, check_mode, request=None):
+    """Run ``changes`` [(kind, version, name, statements)] in one transaction (creating the table if needed).
+
+    With ``request``, its guard (policy_guard.Guard) decides on them first, in check mode too (the plan digest).
+    """
     for kind, version, name, statements in changes:
         if kind == "upsert":
             result["queries"].append("INSERT INTO %s (version, name, statements) VALUES ('%s', '%s', <%d statement(s)>) "
@@ -192,6 +205,8 @@ def _history_change(conn, result, changes, check_mode):
                                                                           name.replace("'", "''"), len(statements)))
         else:
             result["queries"].append("DELETE FROM %s WHERE version = '%s'" % (HISTORY_QUALIFIED, version))
+    if request is not None:
+        _ask_guard(request, changes, check_mode, result)
     if check_mode or not changes:
         return
     with transaction(conn) as cur:
@@ -241,7 +256,7 @@ def _status(conn, local, remote, report, request, result, diffs, check_mode):
                 diffs.append(dict(before_header="%s history row %s" % (HISTORY_QUALIFIED, version),
                                   after_header="%s history row %s" % (HISTORY_QUALIFIED, version),
                                   before=_describe_row(row), after=""))
-    _history_change(conn, result, changes, check_mode)
+    _history_change(conn, result, changes, check_mode, request)
     result["changed"] = bool(changes)
 
 
@@ -294,6 +309,7 @@ def _baseline(conn, settings, local, remote, report, request, result, diffs, che
     result["baseline_version"] = version
     diffs.append(dict(before_header=path, after_header=path, before="", after=content))
     if not check_mode:
+        _ask_guard(request, changes, False, result)  # the policy decides before the file is written
         with io.open(path, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(content)
         try:
@@ -302,5 +318,5 @@ def _baseline(conn, settings, local, remote, report, request, result, diffs, che
             os.unlink(path)  # the file without its history row would be pending and re-create everything
             raise
     else:
-        _history_change(conn, result, changes, check_mode)
+        _history_change(conn, result, changes, check_mode, request)
     result["changed"] = True

@@ -59,6 +59,7 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.errors import Che
 from ansible_collections.hotdash.supabase.plugins.module_utils.history import delete_history, read_history
 from ansible_collections.hotdash.supabase.plugins.module_utils.management_api import ManagementApi
 from ansible_collections.hotdash.supabase.plugins.module_utils.pg_errors import error_line
+from ansible_collections.hotdash.supabase.plugins.module_utils.plan_digest import statements_checksum, step
 from ansible_collections.hotdash.supabase.plugins.module_utils.progress_log import NullLog, ProgressLog, rollback_log_path
 from ansible_collections.hotdash.supabase.plugins.module_utils.read_only import writable_session
 from ansible_collections.hotdash.supabase.plugins.module_utils.relations import PLAIN_NAME, qualified
@@ -289,6 +290,7 @@ class RollbackOptions(object):
         self.waivers = validate_waivers(waivers)
         self.pg_bin_dir = pg_bin_dir
         self.timeout = timeout
+        self.guard = None  # policy_guard.Guard, asked once the plan is known and before anything changes
         self.handler = STRATEGY[strategy]
         self.handler.validate(self)
         if seed_path and not os.path.isfile(seed_path):
@@ -411,14 +413,26 @@ def _record(settings, options, versions, succeeded, detail, secrets):
 def _plan(conn, options, result):
     """Work out the versions to revert, the expected history and the strategy's plan; nothing changes."""
     with conn.cursor() as cur:
-        applied = [row.version for row in read_history(cur)]
+        rows = read_history(cur)
+    applied = [row.version for row in rows]
     to_revert, expected, dump_counts = options.handler.revert_set(conn, options, applied, result)
     result.update(applied_before=applied, to_revert=to_revert, expected_history=sorted(expected))
     if not to_revert:
         return None
     plan = options.handler.plan(conn, options, expected, result)
-    plan.update(dump_counts=dump_counts, expected=expected)
+    statements = dict((row.version, list(row.statements or [])) for row in rows)
+    plan.update(dump_counts=dump_counts, expected=expected,
+                digest_steps=[step(v, statements_checksum(statements.get(v, []))) for v in to_revert])
     return plan
+
+
+def _ask_guard(options, plan, result, check_mode):
+    """The database's policy on this rollback: the versions it undoes, and what it runs to undo them."""
+    if options.guard is not None:
+        result["policy_check"] = options.guard(
+            plan["digest_steps"], check_mode,
+            extra={"strategy": options.strategy, "plan": result["plan"],
+                   "queries": statements_checksum(result["queries"])})
 
 
 def run_rollback(settings, options, check_mode=False, api=None):
@@ -439,6 +453,7 @@ def run_rollback(settings, options, check_mode=False, api=None):
             # Nothing to roll back is the same answer with or without check mode: the check is ``rollback``.
             return _with_summary_check(result, options, False)
         result["changed"] = True
+        _ask_guard(options, plan, result, check_mode)
         if check_mode:
             result["summary"] = "would roll back %s with %s" % (", ".join(result["to_revert"]), options.strategy)
             return _with_summary_check(result, options, check_mode)

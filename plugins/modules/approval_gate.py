@@ -39,7 +39,7 @@ options:
     description: The approval point.
     type: str
     required: true
-    choices: [apply_production, drift_resolution, production_rollback, apply_staging]
+    choices: [apply_production, drift_resolution, production_rollback, apply_staging, policy_change]
   environment:
     description: Environment the gate guards, for example C(production).
     type: str
@@ -72,10 +72,13 @@ options:
     description:
       - Who approved. Required without a terminal. With a terminal, defaults to the controller user
         (C(USER) or C(LOGNAME)).
-    type: str
+      - Plain text only; a list, a dict, a blank value or invisible characters (a zero-width space) are refused.
+    type: raw
   ticket:
-    description: Change ticket of the approval. Required without a terminal.
-    type: str
+    description:
+      - Change ticket of the approval. Required without a terminal; on a terminal it is asked when not given.
+      - Plain text only, as O(approver).
+    type: raw
   approved_at:
     description: When the approval was given, ISO 8601 (C(Z) or an offset; no offset means UTC). Required without a terminal.
     type: str
@@ -116,6 +119,38 @@ options:
         timestamp, or text). Ignored when the gate asks on a terminal.
     type: dict
     default: {}
+  plans:
+    description:
+      - What the approval covers, one entry per database, C({host, digest, database, versions}); C(digest) is the plan
+        digest the changing module returned in check mode (C(policy_check.plan_digest)). The record carries them and
+        M(hotdash.supabase.approval_record) binds each host's row to its digest.
+    type: list
+    elements: dict
+    default: []
+  statement_file:
+    description:
+      - An approval statement signed with C(ssh-keygen -Y sign -n hotdash.supabase.approval) (C(tools/sign_approval.py)
+        makes one from O(request_file)); the signature is read from the same path plus C(.sig).
+      - The approver, ticket and time are the signed ones; the statement must name this gate, environment and every
+        plan of O(plans), or the gate refuses.
+    type: path
+  allowed_signers_file:
+    description: The C(allowed_signers) file kept with the inventory; when given, the signature is checked here already.
+    type: path
+  awx_approval:
+    description:
+      - Under AWX (E(JOB_ID) set), the approval is the workflow's approval node; who approved and when are read from the
+        AWX API by M(hotdash.supabase.approval_record), at the URL the database's policy pins.
+    type: bool
+    default: false
+  window_override:
+    description: Why this change may run outside the maintenance window; honoured only where the policy allows it.
+    type: str
+  request_file:
+    description:
+      - Where to write the approval request (gate, environment and the plan lines) when a run without a terminal has no
+        approval, so an approver can sign it.
+    type: path
 attributes:
   action:
     support: full

@@ -15,10 +15,21 @@ description:
   - Writes the record returned by M(hotdash.supabase.approval_gate) for one host into
     C(hotdash_audit.approvals) of that host's database (the schema is created when missing; never C(public)),
     and appends it as one JSON line to C(<report_dir>/approvals.jsonl).
+  - The row is bound to this host's plan digest (from the record's C(plans)), which M(hotdash.supabase.migration_apply),
+    M(hotdash.supabase.migration_repair), M(hotdash.supabase.migration_rollback) and M(hotdash.supabase.db_read_only)
+    look for before they change anything.
+  - Before writing, the database's policy (M(hotdash.supabase.db_policy)) is checked. A database labelled
+    C(production) refuses to hold an approval for another environment or a gate it does not use (an C(apply_staging)
+    waiver), any waiver its policy does not allow, and a record without a plan digest. Approver and ticket must be
+    plain text (not a list or dict, not blank, no invisible characters). An SSH-signed record (C(proof=ssh_signature))
+    is verified with C(ssh-keygen -Y verify) against the allowed signers the policy pins; an AWX record
+    (C(proof=awx_workflow)) gets its approver and time from the AWX API at the policy's C(awx_url), with the
+    controller credential of the job (E(CONTROLLER_OAUTH_TOKEN), or E(CONTROLLER_USERNAME) and E(CONTROLLER_PASSWORD))
+    and E(JOB_ID). A refusal is one line, recorded in C(hotdash_audit.refusals), and nothing is written.
   - Recording the same approval event twice (same gate, environment, approver, timestamp, mode, ticket,
-    acknowledgements, host and run id) changes nothing, so a re-run with the same approval variables reports
-    C(changed=false).
-  - A C(hotdash_audit.approvals) table created by an earlier version gets the C(acknowledgements) column
+    acknowledgements, plan digest, proof, host and run id) changes nothing, so a re-run with the same approval
+    variables reports C(changed=false).
+  - A C(hotdash_audit.approvals) table created by an earlier version gets the missing columns
     (C(ALTER TABLE ... ADD COLUMN IF NOT EXISTS)) when the first row is written.
   - Many hosts may append to the same C(approvals.jsonl) at once; appends are serialized with a file lock.
 options:
@@ -28,6 +39,8 @@ options:
       - Needs C(gate), C(environment), C(approver), C(approved_at) and C(mode); C(ticket), C(reason),
         C(summary), C(versions) and C(acknowledgements) (the checklist answers, name -> value, stored in the
         C(jsonb) column C(acknowledgements)) are recorded when present.
+      - C(plans) (C({host, digest, database, versions}) per database), C(proof), C(evidence), C(window_override) and
+        C(operator) bind it to what it approves.
     type: dict
     required: true
   inventory_host:
@@ -55,6 +68,7 @@ attributes:
     support: none
 requirements:
   - psycopg2
+  - ssh-keygen (OpenSSH 8.2 or newer) for SSH-signed approvals
 author:
   - HotDash data team (@hotdash-data)
 '''
@@ -104,6 +118,15 @@ record:
 from ansible_collections.hotdash.supabase.plugins.module_utils import audit
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import connection_settings, new_module, run_module
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
+from ansible_collections.hotdash.supabase.plugins.module_utils.policy_guard import check_record
+
+
+def host_plan_digest(record, host):
+    """This host's plan digest among the plans the approval covers (None when it covers none of its plans)."""
+    for plan in record.get("plans") or []:
+        if isinstance(plan, dict) and plan.get("host") == host:
+            return plan.get("digest")
+    return record.get("plan_digest") or None
 
 
 def body(module):
@@ -113,6 +136,9 @@ def body(module):
     host = params["inventory_host"]
     conn = connect(connection_settings(module), application_name="hotdash.supabase.approval_record")
     try:
+        # The database's policy first: what it would not accept is refused (and that refusal recorded).
+        record = check_record(conn, dict(record, plan_digest=host_plan_digest(record, host)), host, run_id,
+                              check_mode=module.check_mode)
         with conn:
             with conn.cursor() as cur:
                 approval_id, inserted = audit.record_in_database(cur, record, host, run_id,

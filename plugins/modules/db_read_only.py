@@ -40,6 +40,20 @@ options:
     description:
       - The database to change. Defaults to the database of the connection.
     type: str
+  environment:
+    description:
+      - Environment of the database. A database labelled by its policy (M(hotdash.supabase.db_policy)) refuses a run
+        that names another one; where the policy requires approval (production), switching needs a recent
+        C(production_rollback) approval of this database, or O(trigger) with O(run_key) (an automatic rollback of the
+        run's own release).
+    type: str
+    default: local
+    choices: [local, staging, production]
+  trigger:
+    description:
+      - "Set when an automatic rollback holds the database read-only, e.g. C({reason: verify failed}); with O(run_key)
+        it stands in for an approval (see M(hotdash.supabase.migration_rollback))."
+    type: dict
   terminate_sessions:
     description:
       - With O(state=on), end the other non-superuser client sessions of the database that started before
@@ -59,6 +73,8 @@ options:
     default: 10
 extends_documentation_fragment:
   - hotdash.supabase.connection
+  - hotdash.supabase.policy
+  - hotdash.supabase.policy.AUTOMATIC
   - hotdash.supabase.attributes
 attributes:
   check_mode:
@@ -90,6 +106,11 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+policy_check:
+  description: The database policy's decision on the switch (gate C(production_rollback)).
+  returned: when the setting changes or sessions end (or would, in check mode)
+  type: dict
+  sample: {"gate": "production_rollback", "environment": "production", "approval_id": 15}
 database:
   description: The database that was changed.
   returned: always
@@ -143,17 +164,22 @@ terminate_grace:
 
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import connection_settings, new_module, run_module
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
+from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
+from ansible_collections.hotdash.supabase.plugins.module_utils.policy_guard import Guard, policy_argument_spec
 from ansible_collections.hotdash.supabase.plugins.module_utils.read_only import set_read_only
 
 
 def body(module):
     params = module.params
     settings = connection_settings(module)
+    target = params["target_db"] or settings.dbname
+    # The policy of the database being switched decides, read from that database.
+    guard = Guard(settings.for_database(target), "read_only", "db_read_only:%s" % params["state"],
+                  params["environment"], params, trigger=params["trigger"])
     conn = connect(settings, application_name="hotdash.supabase db_read_only", autocommit=True)
     try:
-        result = set_read_only(conn, params["target_db"] or settings.dbname, params["state"],
-                               terminate_sessions=params["terminate_sessions"],
-                               terminate_grace=params["terminate_grace"], check_mode=module.check_mode)
+        result = set_read_only(conn, target, params["state"], terminate_sessions=params["terminate_sessions"],
+                               terminate_grace=params["terminate_grace"], check_mode=module.check_mode, guard=guard)
     finally:
         conn.close()
     if not module._diff:
@@ -162,12 +188,16 @@ def body(module):
 
 
 def main():
-    module = new_module(dict(
+    argument_spec = dict(
         state=dict(type="str", required=True, choices=["on", "off"]),
         target_db=dict(type="str"),
         terminate_sessions=dict(type="bool", default=True),
         terminate_grace=dict(type="float", default=10.0),
-    ), supports_check_mode=True)
+        environment=environment_option(required=False, default="local"),
+        trigger=dict(type="dict"),
+    )
+    argument_spec.update(policy_argument_spec(automatic=True))
+    module = new_module(argument_spec, supports_check_mode=True)
     run_module(module, body)
 
 

@@ -50,9 +50,17 @@ options:
   environment:
     description:
       - Environment of the database, used in the default log file name.
+      - A database labelled by its policy (M(hotdash.supabase.db_policy)) refuses a run that names another
+        environment; an unlabelled one applies the C(production) approval rules when this says C(production).
     type: str
     default: local
     choices: [local, staging, production]
+  promotion_db_url:
+    description:
+      - Connection URL of the staging database, read when the database's policy requires staging first
+        (C(require_promotion)). Every version to apply must be applied there with the same statements, and it must be
+        the staging database the policy pins (system identifier and name). Read-only; its password is never shown.
+    type: str
   log_path:
     description:
       - Log file to append progress to. Defaults to
@@ -149,6 +157,7 @@ extends_documentation_fragment:
   - hotdash.supabase.shadow
   - hotdash.supabase.cli
   - hotdash.supabase.cli.MINIMUM_CLI_VERSION
+  - hotdash.supabase.policy
   - hotdash.supabase.checks.ERRORS
   - hotdash.supabase.attributes
 attributes:
@@ -207,6 +216,19 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+policy_check:
+  description:
+    - The database policy's decision on this plan (M(hotdash.supabase.db_policy)). C(plan_digest) is what the approval
+      must cover (check mode returns it, with C(refusal) saying what would be refused now); C(approval_id) is the
+      approval that let the apply through; C(release) (not in check mode) is the release run recorded in
+      C(hotdash_audit.release_runs) with its secret C(run_key), which only this run knows and which an automatic
+      rollback of this release presents (M(hotdash.supabase.migration_rollback) O(hotdash.supabase.migration_rollback#module:run_key)).
+  returned: when something is (or would be) applied
+  type: dict
+  sample: {"environment": "production", "source": "database", "policy_id": 3, "gate": "apply_production",
+           "plan_digest": "sha256:5d1c0e2f...", "approval_id": 12, "approver": "ana@hotdash.example",
+           "plan": {"database": "7301234567890123456/hotdash", "versions": ["20251019090000"]},
+           "release": {"id": 41, "run_key": "<secret>", "started_at": "2026-11-30T02:10:00Z"}}
 applied:
   description: Migrations applied by this run, in order, with durations (C(null) per migration for the CLI engine).
   returned: always
@@ -361,7 +383,9 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module im
 from ansible_collections.hotdash.supabase.plugins.module_utils.apply import (ENGINES, NON_TRANSACTIONAL_MODES, ApplyOptions,
                                                                              apply_error_checks, run_apply)
 from ansible_collections.hotdash.supabase.plugins.module_utils.cli import cli_argument_spec
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import ConnectionSettings
 from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
+from ansible_collections.hotdash.supabase.plugins.module_utils.policy_guard import Guard, policy_argument_spec
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec, module_result
 from ansible_collections.hotdash.supabase.plugins.module_utils.shadow import SHADOW_URL_OPTIONS, shadow_argument_spec, shadow_options
 from ansible_collections.hotdash.supabase.plugins.module_utils.shadow_checks import apply_dry_run
@@ -381,7 +405,10 @@ def body(module):
     settings = connection_settings(module)
     # The shadow's options are checked before anything is read (a wrong one is one line, nothing done).
     shadow = shadow_options(params, timeouts=False) if module.check_mode and params["dry_run"] else None
-    result = run_apply(settings, params["project_dir"], options, check_mode=module.check_mode)
+    staging = (ConnectionSettings.from_url(params["promotion_db_url"], option="promotion_db_url")
+               if params["promotion_db_url"] else None)
+    guard = Guard(settings, "apply", "migration_apply", params["environment"], params, promotion_settings=staging)
+    result = run_apply(settings, params["project_dir"], options, check_mode=module.check_mode, guard=guard)
     if shadow is not None:
         result = apply_dry_run(result, settings, params["project_dir"], options, shadow)
     checks = result.pop("checks")
@@ -412,11 +439,14 @@ def main():
         non_transactional=dict(type="str", default="refuse", choices=list(NON_TRANSACTIONAL_MODES)),
         cli_timeout=dict(type="int", default=3600),
         dry_run=dict(type="bool", default=False),
+        promotion_db_url=dict(type="str", no_log=True),
     )
     argument_spec.update(shadow_argument_spec(timeouts=False))
     argument_spec.update(cli_argument_spec())
+    argument_spec.update(policy_argument_spec())
     argument_spec.update(check_argument_spec("error_status"))
-    module = new_module(argument_spec, supports_check_mode=True, url_options=SHADOW_URL_OPTIONS)
+    module = new_module(argument_spec, supports_check_mode=True,
+                        url_options=SHADOW_URL_OPTIONS + ("promotion_db_url",))
     run_module(module, body, error_check=error_checks(module))
 
 

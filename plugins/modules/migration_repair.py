@@ -32,6 +32,17 @@ options:
     required: true
     choices: [applied, reverted, fetch, baseline]
     aliases: [status]
+  environment:
+    description:
+      - Environment of the database. A database labelled by its policy (M(hotdash.supabase.db_policy)) refuses a run
+        that names another one; its policy decides whether the history change needs an approval at gate
+        C(drift_resolution), bound to the plan digest of exactly these changes (O(state=fetch) changes no database
+        and needs none).
+      - With an approval required, give O(baseline_version) for O(state=baseline), so the plan is the same when it is
+        approved and when it runs.
+    type: str
+    default: local
+    choices: [local, staging, production]
   versions:
     description: Versions to mark with O(state=applied) or O(state=reverted).
     type: list
@@ -67,6 +78,7 @@ options:
     default: pg_dump
 extends_documentation_fragment:
   - hotdash.supabase.connection
+  - hotdash.supabase.policy
   - hotdash.supabase.attributes
 attributes:
   check_mode:
@@ -112,6 +124,13 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+policy_check:
+  description:
+    - The database policy's decision on these history changes; C(plan_digest) is what a C(drift_resolution) approval
+      must cover (see M(hotdash.supabase.migration_apply)'s RV(hotdash.supabase.migration_apply#module:policy_check)).
+  returned: when the history changes (or would, in check mode)
+  type: dict
+  sample: {"gate": "drift_resolution", "environment": "production", "plan_digest": "sha256:0b9e...", "approval_id": 14}
 actions:
   description: One entry per version touched, with C(action) one of C(inserted), C(updated), C(deleted), C(written),
     C(unchanged).
@@ -175,6 +194,8 @@ counts:
   sample: {"ok": 1}
 '''
 
+from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
+from ansible_collections.hotdash.supabase.plugins.module_utils.policy_guard import Guard, policy_argument_spec
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import (
     check_result,
     connection_settings,
@@ -190,16 +211,19 @@ def body(module):
                             baseline_version=params["baseline_version"], baseline_name=params["baseline_name"],
                             schemas=params["schemas"], revert_remote_only=params["revert_remote_only"],
                             apply_lock_wait=params["apply_lock_wait"], pg_dump=params["pg_dump"])
-    result = run_repair(connection_settings(module), params["project_dir"], request, check_mode=module.check_mode,
-                        diff=module._diff)
+    settings = connection_settings(module)
+    if params["state"] != "fetch":  # fetch writes local files only; the database does not change
+        request.guard = Guard(settings, "repair", "migration_repair:%s" % params["state"], params["environment"], params)
+    result = run_repair(settings, params["project_dir"], request, check_mode=module.check_mode, diff=module._diff)
     return check_result(module, repair_checks(result, module.check_mode), **result)
 
 
 def main():
-    module = new_module(dict(
+    argument_spec = dict(
         project_dir=dict(type="path", required=True),
         state=dict(type="str", required=True, choices=["applied", "reverted", "fetch", "baseline"],
                    aliases=["status"]),
+        environment=environment_option(required=False, default="local"),
         versions=dict(type="list", elements="str", default=[]),
         remote_only=dict(type="bool", default=False),
         baseline_version=dict(type="str"),
@@ -208,7 +232,9 @@ def main():
         revert_remote_only=dict(type="bool", default=False),
         apply_lock_wait=dict(type="float", default=30),
         pg_dump=dict(type="str", default="pg_dump"),
-    ), supports_check_mode=True)
+    )
+    argument_spec.update(policy_argument_spec())
+    module = new_module(argument_spec, supports_check_mode=True)
     run_module(module, body)
 
 

@@ -129,13 +129,11 @@ options:
     description:
       - "Set when the rollback was triggered automatically, e.g. C({reason: verify failed, evidence: {...}});
         the reason and evidence go into the log and the audit row."
+      - In a database whose policy requires approval (production), a trigger alone approves nothing. Without a
+        C(production_rollback) approval bound to this rollback's plan digest, it needs O(run_key), the key of the
+        release run that applied the versions to revert; the trigger is then recorded in
+        C(hotdash_audit.rollback_triggers) before anything changes.
     type: dict
-  run_id:
-    description: Identifier of the run, stored with the audit row.
-    type: str
-  inventory_host:
-    description: Host name stored with the audit row (the inventory host, C(inventory_hostname)).
-    type: str
   record_exercise:
     description: Record the rollback in C(hotdash_audit.rollback_exercises).
     type: bool
@@ -155,6 +153,8 @@ extends_documentation_fragment:
   - hotdash.supabase.connection
   - hotdash.supabase.checks
   - hotdash.supabase.checks.WAIVERS
+  - hotdash.supabase.policy
+  - hotdash.supabase.policy.AUTOMATIC
   - hotdash.supabase.checks.ERRORS
   - hotdash.supabase.attributes
 attributes:
@@ -202,6 +202,15 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+policy_check:
+  description:
+    - The database policy's decision on this rollback (gate C(production_rollback)); C(plan_digest) is what an approval
+      must cover; C(trigger_id) and C(release_run_id) when an automatic trigger with the release's run key let it
+      through instead of an approval.
+  returned: when something is (or would be) rolled back
+  type: dict
+  sample: {"gate": "production_rollback", "environment": "production", "plan_digest": "sha256:77aa...",
+           "approval_id": null, "trigger_id": 3, "release_run_id": 41}
 reverted:
   description: Versions rolled back, newest first.
   returned: always
@@ -309,6 +318,7 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import connection_settings, new_module, run_module
 from ansible_collections.hotdash.supabase.plugins.module_utils.environments import environment_option
 from ansible_collections.hotdash.supabase.plugins.module_utils.report import check_argument_spec
+from ansible_collections.hotdash.supabase.plugins.module_utils.policy_guard import Guard, policy_argument_spec
 from ansible_collections.hotdash.supabase.plugins.module_utils.rollback import (DEFAULT_COUNT_TABLES, STRATEGIES,
                                                                                 RollbackOptions, error_checks,
                                                                                 run_rollback)
@@ -327,7 +337,10 @@ def body(module):
         run_id=p["run_id"], host=p["inventory_host"], record_exercise=p["record_exercise"],
         fail_on_failed=p["fail_on_failed"], waivers=p["waivers"],
         pg_bin_dir=p["pg_bin_dir"], timeout=p["timeout"])
-    return run_rollback(connection_settings(module), options, check_mode=module.check_mode)
+    settings = connection_settings(module)
+    options.guard = Guard(settings, "rollback", "migration_rollback:%s" % p["strategy"], p["environment"], p,
+                          trigger=p["trigger"])
+    return run_rollback(settings, options, check_mode=module.check_mode)
 
 
 def main():
@@ -353,13 +366,12 @@ def main():
         poll_interval=dict(type="float", default=15.0),
         log_dir=dict(type="path"),
         trigger=dict(type="dict"),
-        run_id=dict(type="str"),
-        inventory_host=dict(type="str"),
         record_exercise=dict(type="bool", default=True),
         pg_bin_dir=dict(type="path"),
         timeout=dict(type="int", default=3600),
     )
     argument_spec.update(check_argument_spec("fail_on_failed", "waivers", "error_status", fail_on_failed=True))
+    argument_spec.update(policy_argument_spec(automatic=True))
     module = new_module(argument_spec, supports_check_mode=True)
     run_module(module, body, error_check=error_checks)
 

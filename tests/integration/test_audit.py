@@ -88,8 +88,11 @@ def test_an_existing_audit_schema_gets_the_acknowledgements_column(db):
         assert inserted
         # (the INSERT is a composed psycopg2.sql statement, the catalog reads are SELECTs)
         ddl = [s for s in recording.statements if isinstance(s, str) and not s.startswith("SELECT")]
-        assert ddl == ["ALTER TABLE hotdash_audit.approvals ADD COLUMN IF NOT EXISTS acknowledgements jsonb "
-                       "NOT NULL DEFAULT '{}'"]
+        assert ddl[0] == ("ALTER TABLE hotdash_audit.approvals ADD COLUMN IF NOT EXISTS acknowledgements jsonb "
+                          "NOT NULL DEFAULT '{}'")
+        # and the columns that bind an approval to its plan (plan digest, proof, evidence, operator, window override)
+        assert [statement.split()[8] for statement in ddl[1:]] == ["plan_digest", "proof", "evidence", "operator",
+                                                                   "window_override"]
         rows = dict((r["id"], r["acknowledgements"]) for r in audit.approvals(cur))
         assert rows == {1: {}, new_id: {"incident_commander": "Ana"}}
         assert audit.ensure_audit_schema(cur) is False

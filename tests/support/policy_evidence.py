@@ -2,11 +2,12 @@
 
 ``label(db, **settings)``: give the database a policy (production by default, no window/backup/promotion unless
 asked) without the db_policy approval round trip, for tests of what the policy then refuses.
-``approve(db, digest, **fields)``: record an approval bound to ``digest`` (typed by default), as approval_record does.
+``approve(db, digest, **fields)``: record an approval bound to ``digest`` (typed by default), as approval_record does
+(recording the same event twice returns the first row's id).
 """
 import datetime
 
-from ansible_collections.hotdash.supabase.plugins.module_utils import approval_evidence, policy, policy_audit
+from ansible_collections.hotdash.supabase.plugins.module_utils import approval_evidence, audit, policy, policy_audit
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
 
 
@@ -33,4 +34,4 @@ def approve(db, digest, gate="apply_production", environment="production", age_m
     record = {"gate": gate, "environment": environment, "approver": "ana", "ticket": "CHG-1",
               "approved_at": minutes_ago(age_minutes), "mode": "headless", "plan_digest": digest}
     record.update(fields)
-    return _write(db, lambda cur: policy_audit.record_bound_approval(cur, record, host="prod", run_id="r1"))
+    return _write(db, lambda cur: audit.record_in_database(cur, record, host="prod", run_id="r1")[0])
