@@ -18,11 +18,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import fnmatch
+import hashlib
 import os
 import shlex
 import time
 
-from ansible_collections.hotdash.supabase.plugins.module_utils.connection import redact
+from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect, redact
+from ansible_collections.hotdash.supabase.plugins.module_utils.policy_audit import record_backup
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput, SupabaseError
 from ansible_collections.hotdash.supabase.plugins.module_utils.process import run_process
 from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import from_unix, iso, parse_unix
@@ -43,6 +45,32 @@ def finding(provider, newest_unix, source, now=None, **extra):
                age_hours=round((now - newest_unix) / 3600.0, 2) if newest_unix is not None else None)
     out.update(extra)
     return out
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def record_in_database(settings, found, host=None):
+    """Record the backup a finding names in ``hotdash_audit.backups`` of the database (what the database's policy
+    reads for ``backup_max_age``); ``(id, inserted)``, or ``(None, False)`` when no backup was found."""
+    if found.get("newest_unix") is None:
+        return None, False
+    path = found.get("path")
+    conn = connect(settings, application_name="hotdash.supabase backup (record)")
+    try:
+        with conn:
+            with conn.cursor() as cur:
+                cur.execute("SET LOCAL default_transaction_read_only = off")
+                return record_backup(cur, from_unix(found["newest_unix"]), found["provider"],
+                                     location=path or found.get("source"), size_bytes=found.get("size_bytes"),
+                                     sha256=file_sha256(path) if path else None, host=host)
+    finally:
+        conn.close()
 
 
 def default_max_age_hours(environment):

@@ -265,11 +265,17 @@ def record_rollback_trigger(cur, release_run_id, action, reason, evidence, versi
 # -- backups --------------------------------------------------------------------------------------------------------
 
 def record_backup(cur, taken_at, provider, location=None, size_bytes=None, sha256=None, run_id=None, host=None):
+    """Record a backup taken or observed; ``(id, inserted)``: the same backup (provider, time, place) is recorded once."""
     ensure_schema(cur)
+    cur.execute("SELECT id FROM hotdash_audit.backups WHERE provider = %s AND taken_at = %s "
+                "AND location IS NOT DISTINCT FROM %s", (provider, taken_at, location))
+    row = cur.fetchone()
+    if row:
+        return row[0], False
     cur.execute("INSERT INTO hotdash_audit.backups (taken_at, provider, location, size_bytes, sha256, run_id, host) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
                 (taken_at, provider, location, size_bytes, sha256, run_id, host))
-    return cur.fetchone()[0]
+    return cur.fetchone()[0], True
 
 
 def newest_backup(cur):

@@ -71,6 +71,15 @@ options:
     description: Seconds the O(command) may run.
     type: int
     default: 60
+  record:
+    description:
+      - Record the backup found or taken in C(hotdash_audit.backups) of the database of the connection options (when
+        they are given); a database whose policy sets C(backup_max_age) (M(hotdash.supabase.db_policy)) refuses an
+        apply without a recorded backup that recent. The same backup is recorded once.
+      - A backup another provider only observed (the Management API, a path, a command) is as trustworthy as that
+        provider's answer.
+    type: bool
+    default: true
   host_label:
     description: Host part of the dump file name (provider C(pg_dump)), normally C(inventory_hostname).
     type: str
@@ -132,6 +141,11 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+backup_record_id:
+  description: Id of the backup's row in C(hotdash_audit.backups) (see O(record)).
+  returned: when the backup was recorded
+  type: int
+  sample: 4
 checks:
   description: One check, C(backup).
   returned: always
@@ -223,6 +237,10 @@ def body(module):
                              pg_restore=params["pg_restore_path"], now=time.time())
         result.update(changed=True, path=found["path"])
     result.setdefault("path", found.get("file"))
+    if params["record"] and (params["db_url"] or params["login_host"]) and not module.check_mode:
+        result["backup_record_id"], recorded = engine.record_in_database(connection_settings(module), found,
+                                                                         host=params["host_label"])
+        result["changed"] = result["changed"] or recorded
     status, detail, remedy = engine.evaluate(found, max_age)
     return check_result(module, [make_check("backup", status, detail, remedy, data=found)], "backup check",
                         backup=found, max_age_hours=max_age, **result)
@@ -246,6 +264,7 @@ def main():
         pg_dump_path=dict(type="path", default="pg_dump"),
         pg_restore_path=dict(type="path", default="pg_restore"),
         dump_timeout=dict(type="int", default=3600),
+        record=dict(type="bool", default=True),
     )
     argument_spec.update(check_argument_spec("fail_on_failed", "waivers", "error_status"))
     module = new_module(argument_spec, needs_psycopg2=False, supports_check_mode=True)

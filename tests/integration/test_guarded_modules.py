@@ -114,3 +114,24 @@ def test_an_automatic_rollback_of_its_own_release_needs_no_new_approval(db, proj
     assert rolled["reverted"] == [V2] and rolled["policy_check"]["trigger_id"]
     assert run_key not in str(rolled) and run_key not in str(read_only)
     assert db.query("SELECT reason, versions FROM hotdash_audit.rollback_triggers") == [("verify failed: rls", [V2])]
+
+
+def test_a_backup_the_collection_takes_is_the_evidence_backup_max_age_reads(db, project, run_module, tmp_path):
+    path = make_project(project)
+    label(db, backup_max_age=3600)
+    args = dict(db.connection_args(), project_dir=path, environment="production", log_path=os.devnull)
+    approve(db, run_module("migration_apply", args, check_mode=True)["policy_check"]["plan_digest"])
+    refused = run_module("migration_apply", args)
+    assert refused["failed"] and "no backup recorded in hotdash_audit.backups" in refused["msg"]
+    backup = dict(db.connection_args(), provider="pg_dump", environment="production", backup_dir=str(tmp_path / "b"),
+                  host_label="prod")
+    taken = run_module("backup", backup)
+    assert taken["changed"] and taken["backup_record_id"]
+    row = db.query("SELECT provider, location, size_bytes > 0, length(sha256) FROM hotdash_audit.backups")
+    assert row == [("pg_dump", taken["path"], True, 64)]
+    # a backup another provider observes is recorded once, however often it is looked at
+    observe = dict(db.connection_args(), provider="path", environment="production", backup_dir=str(tmp_path / "b"))
+    first, again = run_module("backup", observe), run_module("backup", observe)
+    assert first["changed"] is True and again["changed"] is False
+    assert again["backup_record_id"] == first["backup_record_id"] != taken["backup_record_id"]
+    assert not run_module("migration_apply", args).get("failed")
