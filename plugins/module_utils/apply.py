@@ -339,6 +339,9 @@ def _failure_facts(exc, result):
     exc.result.setdefault("plan", result.get("plan"))
     exc.result.setdefault("partial", False)
     exc.result.setdefault("failed_file", None)
+    if result.get("policy_check"):
+        # The release was recorded before the failure: its run key is what lets the run roll its own changes back.
+        exc.result.setdefault("policy_check", result["policy_check"])
 
 
 def run_apply(settings, project_dir, options, check_mode=False, guard=None):

@@ -510,6 +510,24 @@ def check_record(conn, record, host=None, run_id=None, environ=None, verify=ssh_
     raise PolicyRefused(message, changed=False)
 
 
+def record_gate_refusal(conn, gate, environment, message, host=None, run_id=None, operator=None):
+    """The approval gate refused before anything reached the database (a list as approver, an invisible ticket, no
+    approval at all): record that refusal in a database that is labelled, or that the run calls production, so the
+    trail shows every attempt. Returns the refusal id, or None where nothing is recorded (a database without a
+    policy outside production: its audit schema is not created for this)."""
+    operator = operator or operator_identity()
+    with conn:
+        with conn.cursor() as cur:
+            cur.execute("SET default_transaction_read_only = off")
+            stored = policy_audit.current_policy(cur)
+    if stored is None and environment != "production":
+        return None
+    return _record_refusal(conn, message, action="approval_gate", missing=["approval"],
+                           gate=gate if gate in policy_model.GATES else None,
+                           environment=environment if environment in policy_model.ENVIRONMENTS else None,
+                           operator=operator, run_id=run_id, host=host)[0]
+
+
 # -- promotion: the pinned staging database's own history ------------------------------------------------------------
 
 def promotion_check(staging_settings, migrations):
@@ -587,7 +605,8 @@ class Guard(object):
         change = Change(self.kind, self.action, self.environment, steps=steps, extra=extra, promotion=promotion,
                         trigger=self.trigger, run_key=self.run_key, requested=self.requested, run_id=self.run_id,
                         host=self.host)
-        conn = connect(self.settings, application_name="hotdash.supabase policy guard (%s)" % self.action)
+        # PostgreSQL keeps 63 bytes of an application_name
+        conn = connect(self.settings, application_name=("hotdash.supabase guard %s" % self.action)[:63])
         try:
             self.decision = check(conn, change, check_mode=check_mode)
         finally:

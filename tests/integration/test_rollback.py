@@ -17,6 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 EXAMPLE = os.path.join(ROOT, "examples", "hotdash")
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 from fake_management_api import FakeManagementApi, ProjectState  # noqa: E402
+from policy_evidence import approve  # noqa: E402
 
 RELEASE = "20251019090000"
 PREVIOUS = "20251015090000"
@@ -39,6 +40,22 @@ def apply(run_module, db, project, target=None):
     result = run_module("migration_apply", args)
     assert not result.get("failed"), result
     return result
+
+
+def production_release(run_module, db, project):
+    """Apply the release as production does (an approval of its plan recorded first); the release's run key."""
+    args = dict(db_url=db.url, project_dir=str(project), log_path=str(project / "apply.log"), environment="production")
+    approve(db, run_module("migration_apply", args, check_mode=True)["policy_check"]["plan_digest"])
+    result = run_module("migration_apply", args)
+    assert not result.get("failed"), result
+    return result["policy_check"]["release"]["run_key"]
+
+
+def approved(run_module, db, args):
+    """A person approves this production rollback's plan (what the rollback role's gate records)."""
+    plan = run_module("migration_rollback", args, check_mode=True)
+    approve(db, plan["policy_check"]["plan_digest"], gate="production_rollback")
+    return args
 
 
 def seeded(run_module, db, project, target=None):
@@ -184,10 +201,11 @@ def _dump(db, path):
 def test_logical_restore_brings_back_the_backup_and_checks_counts(db, hotdash, tmp_path, run_module):
     seeded(run_module, db, hotdash, target=PREVIOUS)
     dump = _dump(db, tmp_path / "before.dump")  # what preflight's backup module takes
-    apply(run_module, db, hotdash)
+    run_key = production_release(run_module, db, hotdash)
     db.execute("UPDATE public.customer_segments SET churn_pct = 2")
+    # automatic: the trigger and the run key of the release it undoes, no approval
     args = rollback_args(db, tmp_path, strategy="logical_restore", backup_path=dump, environment="production",
-                         trigger={"reason": "verify failed", "evidence": {"failed_checks": ["rls"]}})
+                         trigger={"reason": "verify failed", "evidence": {"failed_checks": ["rls"]}}, run_key=run_key)
     plan = run_module("migration_rollback", args, check_mode=True)
     assert plan["to_revert"] == [RELEASE] and plan["restore"]["backup_counts"]["public.customer_segments"] == 3
     assert any(q.startswith('DROP VIEW IF EXISTS "public"."dashboard_tiles"') for q in plan["queries"])
@@ -252,7 +270,7 @@ def test_supabase_pitr_request_body_polling_and_verification(db, hotdash, tmp_pa
         args = rollback_args(db, tmp_path, strategy="supabase_pitr", environment="production", project_ref=REF,
                              access_token="sbp_secret_token", api_url=fake.url, target_version=PREVIOUS,
                              recovery_time_target=str(apply_started), poll_interval=0, wait_timeout=30)
-        plan = run_module("migration_rollback", args, check_mode=True)
+        plan = run_module("migration_rollback", approved(run_module, db, args), check_mode=True)
         assert plan["changed"] is True and fake.requests == []
         result = run_module("migration_rollback", args)
         assert not result.get("failed"), (result.get("msg"), result.get("checks"))
@@ -273,10 +291,10 @@ def test_supabase_pitr_that_never_begins_fails_in_one_line_and_changes_nothing(d
     before = fingerprint(db)
     state = ProjectState(REF, pitr_enabled=True, restore_start_delay=3600, clock=itertools.count().__next__)
     with FakeManagementApi(token="sbp_tok", projects=[state]) as fake:
-        result = run_module("migration_rollback", rollback_args(
+        result = run_module("migration_rollback", approved(run_module, db, rollback_args(
             db, tmp_path, strategy="supabase_pitr", environment="production", project_ref=REF, access_token="sbp_tok",
             api_url=fake.url, versions=[RELEASE], recovery_time_target=str(int(time.time()) - 5), poll_interval=0.05,
-            begin_timeout=0.3))
+            begin_timeout=0.3)))
     assert result["failed"] and "\n" not in result["msg"]
     assert result["msg"].startswith("the restore of project %s did not begin within 0.3s: the project stayed "
                                     "ACTIVE_HEALTHY" % REF)
