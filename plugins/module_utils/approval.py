@@ -95,8 +95,16 @@ def check_headless(gate, environment, approver, ticket, approved_at, max_age_hou
                               " get a fresh approval for gate %s on %s"
                               % (iso(moment), age.total_seconds() / 3600.0, max_age_hours, gate, environment),
                               gate=gate, environment=environment)
-    return (printable_text(approver, "supabase_approval_approver"), printable_text(ticket, "supabase_approval_ticket"),
-            iso(moment))
+    texts, problems = [], []
+    for value, name in ((approver, "supabase_approval_approver"), (ticket, "supabase_approval_ticket")):
+        try:
+            texts.append(printable_text(value, name))
+        except InvalidInput as exc:  # name every unusable one at once
+            problems.append(str(exc))
+    if problems:
+        raise ApprovalRefused("gate %s on %s was not approved: %s" % (gate, environment, "; ".join(problems)),
+                              gate=gate, environment=environment)
+    return texts[0], texts[1], iso(moment)
 
 
 def check_answer(answer, gate, environment):

@@ -42,7 +42,13 @@ options:
       - C(plans) (C({host, digest, database, versions}) per database), C(proof), C(evidence), C(window_override) and
         C(operator) bind it to what it approves.
     type: dict
-    required: true
+  gate_refusal:
+    description:
+      - Instead of O(record), the refusal of M(hotdash.supabase.approval_gate) (C({gate, environment, msg})): recorded in
+        C(hotdash_audit.refusals) of a database that has a policy (or when the environment is C(production)), and the
+        task fails with the gate's message. This is how an attempt refused before any database was reached (a list
+        as approver, an invisible ticket, no approval at all) still leaves its trace in the database.
+    type: dict
   inventory_host:
     description:
       - Name of the inventory host (database) the approval applies to, usually C(inventory_hostname).
@@ -118,7 +124,8 @@ record:
 from ansible_collections.hotdash.supabase.plugins.module_utils import audit
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import connection_settings, new_module, run_module
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
-from ansible_collections.hotdash.supabase.plugins.module_utils.policy_guard import check_record
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ApprovalRefused
+from ansible_collections.hotdash.supabase.plugins.module_utils.policy_guard import check_record, record_gate_refusal
 
 
 def host_plan_digest(record, host):
@@ -129,8 +136,22 @@ def host_plan_digest(record, host):
     return record.get("plan_digest") or None
 
 
+def record_refusal(module):
+    params, refusal = module.params, module.params["gate_refusal"]
+    message = str(refusal.get("msg") or "the approval gate refused")
+    conn = connect(connection_settings(module), application_name="hotdash.supabase.approval_record")
+    try:
+        refusal_id = None if module.check_mode else record_gate_refusal(
+            conn, refusal.get("gate"), refusal.get("environment"), message, params["inventory_host"], params["run_id"])
+    finally:
+        conn.close()
+    raise ApprovalRefused(message, refusal_id=refusal_id, changed=False)
+
+
 def body(module):
     params = module.params
+    if params["gate_refusal"]:
+        record_refusal(module)
     record = audit.validate_record(params["record"])
     run_id = params["run_id"] or record.get("run_id") or None
     host = params["inventory_host"]
@@ -156,11 +177,13 @@ def body(module):
 
 def main():
     module = new_module(dict(
-        record=dict(type="dict", required=True),
+        record=dict(type="dict"),
+        gate_refusal=dict(type="dict"),
         inventory_host=dict(type="str", required=True),
         run_id=dict(type="str"),
         report_dir=dict(type="path"),
-    ), supports_check_mode=True)
+    ), supports_check_mode=True, mutually_exclusive=[("record", "gate_refusal")],
+        required_one_of=[("record", "gate_refusal")])
     run_module(module, body)
 
 

@@ -8,6 +8,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 EXAMPLE = os.path.join(ROOT, "examples", "hotdash")
 RELEASE = "20251019090000"
 PREVIOUS = "20251015090000"
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+from policy_evidence import approve  # noqa: E402
 
 
 def run_playbook(tmp_path, extra_vars, check=False):
@@ -72,15 +74,26 @@ def test_staging_rollback_reports_exports_and_is_idempotent(db, tmp_path, run_mo
     assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout[-3000:]
 
 
-def test_production_trigger_skips_approval_holds_read_only_and_records_evidence(db, tmp_path, run_module):
-    prepared(db, run_module, tmp_path)
+def test_production_trigger_with_its_release_run_key_skips_approval_holds_read_only_and_records_evidence(
+        db, tmp_path, run_module):
+    result = run_module("migration_apply", dict(db_url=db.url, project_dir=EXAMPLE, log_path=str(tmp_path / "a.log"),
+                                                target_version=PREVIOUS))
+    assert not result.get("failed"), result
+    db.execute(open(os.path.join(EXAMPLE, "supabase", "seed.sql")).read())
+    # the release, applied by a production run with an approval of its plan: the run keeps its release's run key
+    release = dict(db_url=db.url, project_dir=EXAMPLE, log_path=str(tmp_path / "r.log"), environment="production")
+    approve(db, run_module("migration_apply", release, check_mode=True)["policy_check"]["plan_digest"])
+    run_key = run_module("migration_apply", release)["policy_check"]["release"]["run_key"]
+    approvals_before = db.scalar("SELECT count(*) FROM hotdash_audit.approvals")
     trigger = {"reason": "verify failed", "evidence": {"failed_checks": ["rpc get_inventory_summary"]}}
     proc = run_playbook(tmp_path, base_vars(db, tmp_path, supabase_environment="production",
                                             supabase_rollback_strategy="down_scripts",
-                                            supabase_rollback_trigger=trigger))
+                                            supabase_rollback_trigger=trigger, supabase_rollback_run_key=run_key))
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "rollback triggered automatically: verify failed" in proc.stdout
-    assert db.scalar("SELECT count(*) FROM hotdash_audit.approvals") == 0  # no approval was asked for
+    assert run_key not in proc.stdout
+    assert db.scalar("SELECT count(*) FROM hotdash_audit.approvals") == approvals_before  # no approval was asked for
+    assert db.query("SELECT reason, versions FROM hotdash_audit.rollback_triggers") == [("verify failed", [RELEASE])]
     assert exports(proc)["reverted"] == [RELEASE]
     row = db.query("SELECT environment, trigger, detail FROM hotdash_audit.rollback_exercises")[0]
     assert row[0] == "production" and row[1] == "verify failed"

@@ -40,6 +40,21 @@ def test_headless_refuses_stale_and_future_timestamps():
     assert headless(at="2025-10-19T02:30:30Z")[2] == "2025-10-19T02:30:30Z"
 
 
+@pytest.mark.parametrize("approver, ticket, expected", [
+    (["maria"], "CHG-1", ["supabase_approval_approver must be text, got a list"]),
+    ({"name": "maria"}, "CHG-1", ["supabase_approval_approver must be text, got a dict"]),
+    ("maria", u"\u200b", ["supabase_approval_ticket contains the invisible or control character U+200B"]),
+    (["maria"], u"\u200b", ["supabase_approval_approver must be text, got a list",
+                             "supabase_approval_ticket contains the invisible or control character U+200B"]),
+])
+def test_headless_names_every_unusable_approver_and_ticket_in_one_line(approver, ticket, expected):
+    with pytest.raises(approval.ApprovalRefused) as err:
+        headless(approver=approver, ticket=ticket)
+    msg = str(err.value)
+    assert msg.startswith("gate apply_production on production was not approved: ") and "\n" not in msg
+    assert all(phrase in msg for phrase in expected)
+
+
 def test_headless_rejects_garbage_timestamp_and_age():
     with pytest.raises(InvalidInput, match="not an ISO 8601 timestamp"):
         headless(at="yesterday")
