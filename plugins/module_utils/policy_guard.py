@@ -599,6 +599,7 @@ class Guard(object):
         self.trigger = trigger
         self.promotion_settings = promotion_settings
         self.decision = None
+        self.backend_pids = []  # its connections' server processes (db_read_only does not count them as sessions)
 
     def __call__(self, steps, check_mode, migrations=None, extra=None):
         promotion = promotion_check(self.promotion_settings, migrations) if migrations is not None else None
@@ -608,6 +609,7 @@ class Guard(object):
         # PostgreSQL keeps 63 bytes of an application_name
         conn = connect(self.settings, application_name=("hotdash.supabase guard %s" % self.action)[:63])
         try:
+            self.backend_pids.append(conn.get_backend_pid())
             self.decision = check(conn, change, check_mode=check_mode)
         finally:
             conn.close()

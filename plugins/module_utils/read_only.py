@@ -87,10 +87,11 @@ def plan_statements(dbname, state, since=None):
             sql.SQL("ALTER DATABASE {} RESET {}").format(name, sql.SQL(SINCE_SETTING))]
 
 
-def writer_sessions(cur, dbname, since=None, started_after=None):
+def writer_sessions(cur, dbname, since=None, started_after=None, exclude=()):
     """Other client sessions of ``dbname``: all of them, those started before ``since`` (they may still write
     while the database is held read-only), or those started at or after ``started_after`` (they kept the
-    read-only default after writes were re-enabled).
+    read-only default after writes were re-enabled). ``exclude``: backend pids of this module's own short-lived
+    connections (the policy guard's), which may linger a moment after closing.
 
     Each has ``superuser`` (never terminated) and ``in_transaction`` (still running or inside a transaction).
     """
@@ -109,7 +110,7 @@ def writer_sessions(cur, dbname, since=None, started_after=None):
     cur.execute(query + " ORDER BY a.pid", params)
     return [dict(pid=row[0], user=row[1], application_name=row[2], client_addr=row[3], state=row[4],
                  backend_start=row[5].isoformat() if row[5] else None, query=row[6], superuser=bool(row[7]),
-                 in_transaction=bool(row[8])) for row in cur.fetchall()]
+                 in_transaction=bool(row[8])) for row in cur.fetchall() if row[0] not in exclude]
 
 
 def _public(session):
@@ -133,7 +134,7 @@ def terminate(cur, sessions, reason="", after=None):
 
 
 def end_writer_sessions(cur, dbname, since, grace=DEFAULT_TERMINATE_GRACE, clock=time.monotonic, sleep=time.sleep,
-                        poll=_POLL, started_after=None):
+                        poll=_POLL, started_after=None, exclude=()):
     """End the non-superuser sessions of ``dbname`` that started before ``since`` (or, with ``started_after``,
     at or after it: see :func:`writer_sessions`); ``(terminated, kept)``.
 
@@ -146,7 +147,7 @@ def end_writer_sessions(cur, dbname, since, grace=DEFAULT_TERMINATE_GRACE, clock
     deadline = started + max(0.0, float(grace))
     terminated, waited = [], set()
     while True:
-        sessions = writer_sessions(cur, dbname, since, started_after)
+        sessions = writer_sessions(cur, dbname, since, started_after, exclude)
         kept = [dict(_public(s), terminated=False, reason="superuser") for s in sessions if s["superuser"]]
         # A terminated backend can still be listed for a moment: each session is handled once.
         handled = set(t["pid"] for t in terminated)
@@ -234,11 +235,14 @@ def set_read_only(conn, dbname, state, terminate_sessions=True, terminate_grace=
             for statement in statements:
                 cur.execute(statement)
         result["queries"] = [s.as_string(cur) for s in statements]
+        # The guard's own connection (closed, but its backend may not have exited yet) is not a session to keep.
+        own = tuple(getattr(guard, "backend_pids", ()))
         if terminate_sessions and state == "on":
             result["terminated"], result["kept"] = end_writer_sessions(cur, dbname, since, terminate_grace,
-                                                                       clock=clock, sleep=sleep)
+                                                                       clock=clock, sleep=sleep, exclude=own)
         elif reopen:
             result["terminated"], result["kept"] = end_writer_sessions(cur, dbname, None, terminate_grace, clock=clock,
-                                                                       sleep=sleep, started_after=read_only_from)
+                                                                       sleep=sleep, started_after=read_only_from,
+                                                                       exclude=own)
         result["changed"] = bool(statements) or any(s["terminated"] for s in result["terminated"])
     return result
