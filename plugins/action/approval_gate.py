@@ -37,6 +37,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.hotdash.supabase.plugins.module_utils import acknowledgements, approval, approval_evidence, audit
+from ansible_collections.hotdash.supabase.plugins.module_utils.artifacts import write_file
 from ansible_collections.hotdash.supabase.plugins.module_utils.plan_digest import is_digest
 from ansible_collections.hotdash.supabase.plugins.module_utils.policy_guard import operator_identity
 from ansible_collections.hotdash.supabase.plugins.module_utils.ssh_signature import verify as verify_signature
@@ -193,11 +194,7 @@ class ActionModule(ActionBase):
         if not args["request_file"] or not common["plans"]:
             return exc
         request = approval_evidence.build_request(args["gate"], args["environment"], common["plans"])
-        directory = os.path.dirname(args["request_file"])
-        if directory and not os.path.isdir(directory):
-            os.makedirs(directory)
-        with open(args["request_file"], "w") as handle:
-            handle.write(request)
+        write_file(args["request_file"], request)
         return approval.ApprovalRefused("%s; or have an approver sign %s (tools/sign_approval.py) and pass "
                                         "supabase_approval_statement_file" % (exc, args["request_file"]),
                                         **dict(exc.result, request_file=args["request_file"]))

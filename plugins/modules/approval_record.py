@@ -44,10 +44,11 @@ options:
     type: dict
   gate_refusal:
     description:
-      - Instead of O(record), the refusal of M(hotdash.supabase.approval_gate) (C({gate, environment, msg})): recorded in
-        C(hotdash_audit.refusals) of a database that has a policy (or when the environment is C(production)), and the
-        task fails with the gate's message. This is how an attempt refused before any database was reached (a list
-        as approver, an invisible ticket, no approval at all) still leaves its trace in the database.
+      - Instead of O(record), the failed result of M(hotdash.supabase.approval_gate) (C(msg), C(gate), C(environment),
+        and what was missing) is recorded in C(hotdash_audit.refusals) of a database that has a policy (or when the
+        environment is C(production)), and the task fails with the gate's message and details. This is how an attempt
+        refused before any database was reached (a list as approver, an invisible ticket, no approval at all) still
+        leaves its trace in the database.
     type: dict
   inventory_host:
     description:
@@ -124,7 +125,7 @@ record:
 from ansible_collections.hotdash.supabase.plugins.module_utils import audit
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import connection_settings, new_module, run_module
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
-from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ApprovalRefused
+from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ApprovalRefused, SupabaseError
 from ansible_collections.hotdash.supabase.plugins.module_utils.policy_guard import check_record, record_gate_refusal
 
 
@@ -136,16 +137,27 @@ def host_plan_digest(record, host):
     return record.get("plan_digest") or None
 
 
+# What the gate said besides its message, handed on with the refusal (which variables or answers were missing).
+_GATE_DETAILS = ("gate", "environment", "missing", "acknowledgements_missing", "acknowledgements_invalid", "request_file")
+
+
 def record_refusal(module):
     params, refusal = module.params, module.params["gate_refusal"]
     message = str(refusal.get("msg") or "the approval gate refused")
-    conn = connect(connection_settings(module), application_name="hotdash.supabase.approval_record")
-    try:
-        refusal_id = None if module.check_mode else record_gate_refusal(
-            conn, refusal.get("gate"), refusal.get("environment"), message, params["inventory_host"], params["run_id"])
-    finally:
-        conn.close()
-    raise ApprovalRefused(message, refusal_id=refusal_id, changed=False)
+    details = dict((key, refusal[key]) for key in _GATE_DETAILS if key in refusal)
+    refusal_id = None
+    if not module.check_mode:
+        try:
+            conn = connect(connection_settings(module), application_name="hotdash.supabase.approval_record")
+        except SupabaseError as exc:  # the gate's refusal stands; say that it is not in the trail
+            message += " (the refusal could not be recorded: %s)" % exc
+        else:
+            try:
+                refusal_id = record_gate_refusal(conn, refusal.get("gate"), refusal.get("environment"), message,
+                                                 params["inventory_host"], params["run_id"])
+            finally:
+                conn.close()
+    raise ApprovalRefused(message, refusal_id=refusal_id, changed=False, **details)
 
 
 def body(module):

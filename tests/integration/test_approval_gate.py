@@ -94,15 +94,19 @@ def test_naive_pause_gate_approves_without_a_terminal(tmp_path):
     assert "NAIVE GATE PASSED with []" in proc.stdout
 
 
-def test_headless_without_approval_fails_at_once_and_records_nothing(gate_run):
-    before = [db.schema_fingerprint() for db in gate_run.dbs]
+def test_headless_without_approval_fails_at_once_and_records_only_the_refusal(gate_run):
+    before = [outside_the_trail(db) for db in gate_run.dbs]
     proc = gate_run()
     assert proc.returncode == 2, proc.stdout
     assert "PAST THE GATE" not in proc.stdout
     assert ("approval required for gate apply_production on production and this run has no terminal: pass "
             "supabase_approval_approver, supabase_approval_ticket, supabase_approval_at") in proc.stdout
     assert "Not waiting for response" not in proc.stdout
-    assert [db.schema_fingerprint() for db in gate_run.dbs] == before
+    assert [outside_the_trail(db) for db in gate_run.dbs] == before
+    # production: each database keeps the attempt in its trail, and holds no approval
+    assert [gate_refusals(db) for db in gate_run.dbs] == [
+        [("approval_gate", "apply_production", "production", "db%d" % n)] for n in (1, 2)]
+    assert [approvals(db) for db in gate_run.dbs] == [[], []]
     assert not gate_run.report_dir.exists()
 
 
@@ -260,10 +264,23 @@ APPROVED = dict(supabase_approval_approver="maria", supabase_approval_ticket="CH
 
 
 def fatal_result(output):
-    """The JSON result of the (run_once) failed task, parsed from the 'fatal: [db1]: FAILED! => {...}' line."""
+    """The JSON result of the (run_once) gate's refusal, parsed from the first 'fatal: [db1]: FAILED! => {...}' line;
+    then each host records the refusal in its database and fails with the gate's message."""
     lines = [line for line in output.splitlines() if line.startswith("fatal: [")]
-    assert len(lines) == 1, output
-    return json.loads(lines[0].split(" => ", 1)[1])
+    assert [line.split("]", 1)[0] for line in lines] == ["fatal: [db1", "fatal: [db1", "fatal: [db2"], output
+    gate, stops = [json.loads(line.split(" => ", 1)[1]) for line in lines[:1]][0], lines[1:]
+    assert all(gate["msg"] in line for line in stops), output
+    return gate
+
+
+def outside_the_trail(db):
+    return [row for row in db.schema_fingerprint() if row[0] != "hotdash_audit"]
+
+
+def gate_refusals(db):
+    if not db.table_exists("hotdash_audit.refusals"):
+        return []
+    return db.query("SELECT action, gate, environment, host FROM hotdash_audit.refusals ORDER BY id")
 
 
 def acknowledgements(db):
@@ -272,8 +289,8 @@ def acknowledgements(db):
     return [row[0] for row in db.query("SELECT acknowledgements FROM hotdash_audit.approvals ORDER BY id")]
 
 
-def test_headless_with_acknowledgements_missing_fails_at_once_naming_each_and_records_nothing(gate_run):
-    before = [db.schema_fingerprint() for db in gate_run.dbs]
+def test_headless_with_acknowledgements_missing_fails_at_once_naming_each_and_records_only_the_refusal(gate_run):
+    before = [outside_the_trail(db) for db in gate_run.dbs]
     notified = iso(3)
     started = time.monotonic()
     proc = gate_run(supabase_approval_at=iso(1), supabase_approval_required_acknowledgements=CHECKLIST,
@@ -290,7 +307,9 @@ def test_headless_with_acknowledgements_missing_fails_at_once_naming_each_and_re
         "pass supabase_approval_acknowledgements as a dict name -> true, an ISO 8601 UTC timestamp or text" % notified)
     assert result["acknowledgements_missing"] == ["incident_commander", "rollback_criteria_defined"]
     assert list(result["acknowledgements_invalid"]) == ["devops_notified_at"]
-    assert [db.schema_fingerprint() for db in gate_run.dbs] == before
+    assert [outside_the_trail(db) for db in gate_run.dbs] == before
+    assert [len(gate_refusals(db)) for db in gate_run.dbs] == [1, 1]
+    assert [acknowledgements(db) for db in gate_run.dbs] == [[], []]
     assert not gate_run.report_dir.exists()
 
 

@@ -59,7 +59,9 @@ def test_runner_without_approval_fails_at_once(tmp_path, db, monkeypatch):
     assert "this run is automated (AWX_ISOLATED_DATA_DIR is set)" in out
     assert "supabase_approval_approver, supabase_approval_ticket, supabase_approval_at" in out
     assert "PAST THE GATE" not in out
-    assert not db.table_exists("hotdash_audit.approvals")
+    # a production database keeps the refused attempt, and holds no approval
+    assert db.query("SELECT action, gate FROM hotdash_audit.refusals") == [("approval_gate", "apply_production")]
+    assert db.scalar("SELECT count(*) FROM hotdash_audit.approvals") == 0
 
 
 def test_runner_with_approval_proceeds_and_records_it(tmp_path, db, monkeypatch):
