@@ -85,8 +85,8 @@ def test_repair_and_rollback_and_read_only_are_guarded_too(db, project, run_modu
     assert "default_transaction_read_only=on" not in str(db.query(
         "SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = "
         "(SELECT oid FROM pg_database WHERE datname = current_database())"))
-    assert [action for action, _ in refusals(db)] == ["migration_repair:reverted", "migration_rollback:down_scripts",
-                                                      "db_read_only:on"]
+    assert [row[0] for row in refusals(db)] == ["migration_repair:reverted", "migration_rollback:down_scripts",
+                                                "db_read_only:on"]
     assert not os.path.exists(str(project / "logs"))
 
     # a person approves the rollback plan: it runs

@@ -45,7 +45,7 @@ def test_headless_refuses_stale_and_future_timestamps():
     ({"name": "maria"}, "CHG-1", ["supabase_approval_approver must be text, got a dict"]),
     ("maria", u"\u200b", ["supabase_approval_ticket contains the invisible or control character U+200B"]),
     (["maria"], u"\u200b", ["supabase_approval_approver must be text, got a list",
-                             "supabase_approval_ticket contains the invisible or control character U+200B"]),
+                            "supabase_approval_ticket contains the invisible or control character U+200B"]),
 ])
 def test_headless_names_every_unusable_approver_and_ticket_in_one_line(approver, ticket, expected):
     with pytest.raises(approval.ApprovalRefused) as err:
