@@ -71,6 +71,7 @@ ARGUMENT_SPEC = dict(
     awx_approval=dict(type="bool", default=False),
     window_override=dict(type="str"),
     request_file=dict(type="path"),
+    refusal=dict(type="dict"),
 )
 
 
@@ -95,6 +96,11 @@ class ActionModule(ActionBase):
         validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         del validation
         result["changed"] = False
+        if args["refusal"]:  # fail with the refusal the gate returned earlier (recorded in each database since)
+            refusal = args["refusal"]
+            result.update((key, refusal[key]) for key in approval.REFUSAL_DETAILS if key in refusal)
+            result.update(failed=True, msg=str(refusal.get("msg") or "the approval gate refused"))
+            return result
         try:
             checklist = acknowledgements.normalize_checklist(args["required_acknowledgements"], gate=args["gate"])
             record = self._decide(args, checklist)

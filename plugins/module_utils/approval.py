@@ -31,6 +31,9 @@ from ansible_collections.hotdash.supabase.plugins.module_utils.timestamps import
 # policy_change: setting a database's policy (db_policy); never waived, whatever the environment.
 GATES = ("apply_production", "drift_resolution", "production_rollback", "apply_staging", "policy_change")
 PRODUCTION_GATES = ("apply_production", "production_rollback", "policy_change")
+# What a gate's refusal carries besides its message (the approval role hands them on after recording the refusal).
+REFUSAL_DETAILS = ("gate", "environment", "missing", "acknowledgements_missing", "acknowledgements_invalid",
+                   "request_file")
 MODES = ("auto", "interactive", "headless", "waiver")
 RECORDED_MODES = ("interactive", "headless", "waiver")
 HEADLESS_VARIABLES = ("supabase_approval_approver", "supabase_approval_ticket", "supabase_approval_at")

@@ -151,6 +151,13 @@ options:
       - Where to write the approval request (gate, environment and the plan lines) when a run without a terminal has no
         approval, so an approver can sign it.
     type: path
+  refusal:
+    description:
+      - The failed result of an earlier call of this gate (registered without failing, so that each database could
+        record the refusal first). The task then fails with that result, message and details (C(missing),
+        C(acknowledgements_missing), C(acknowledgements_invalid), C(request_file)) as the gate returned them; nothing is
+        asked or checked again. The approval role uses it.
+    type: dict
 attributes:
   action:
     support: full

@@ -125,6 +125,7 @@ record:
 from ansible_collections.hotdash.supabase.plugins.module_utils import audit
 from ansible_collections.hotdash.supabase.plugins.module_utils.ansible_module import connection_settings, new_module, run_module
 from ansible_collections.hotdash.supabase.plugins.module_utils.connection import connect
+from ansible_collections.hotdash.supabase.plugins.module_utils.approval import REFUSAL_DETAILS
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import ApprovalRefused, SupabaseError
 from ansible_collections.hotdash.supabase.plugins.module_utils.policy_guard import check_record, record_gate_refusal
 
@@ -137,14 +138,12 @@ def host_plan_digest(record, host):
     return record.get("plan_digest") or None
 
 
-# What the gate said besides its message, handed on with the refusal (which variables or answers were missing).
-_GATE_DETAILS = ("gate", "environment", "missing", "acknowledgements_missing", "acknowledgements_invalid", "request_file")
 
 
 def record_refusal(module):
     params, refusal = module.params, module.params["gate_refusal"]
     message = str(refusal.get("msg") or "the approval gate refused")
-    details = dict((key, refusal[key]) for key in _GATE_DETAILS if key in refusal)
+    details = dict((key, refusal[key]) for key in REFUSAL_DETAILS if key in refusal)
     refusal_id = None
     if not module.check_mode:
         try:

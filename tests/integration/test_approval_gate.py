@@ -303,6 +303,8 @@ def test_headless_with_acknowledgements_missing_fails_at_once_naming_each_and_re
         "incident_commander is missing (text: Incident response team on standby (incident commander)); "
         "rollback_criteria_defined is missing (true to confirm: Rollback decision criteria defined); "
         "pass supabase_approval_acknowledgements as a dict name -> true, an ISO 8601 UTC timestamp or text" % notified)
+    assert result["acknowledgements_missing"] == ["incident_commander", "rollback_criteria_defined"]
+    assert list(result["acknowledgements_invalid"]) == ["devops_notified_at"]
     assert [outside_the_trail(db) for db in gate_run.dbs] == before
     assert [len(gate_refusals(db)) for db in gate_run.dbs] == [1, 1]
     assert [acknowledgements(db) for db in gate_run.dbs] == [[], []]
