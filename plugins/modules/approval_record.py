@@ -138,8 +138,6 @@ def host_plan_digest(record, host):
     return record.get("plan_digest") or None
 
 
-
-
 def record_refusal(module):
     params, refusal = module.params, module.params["gate_refusal"]
     message = str(refusal.get("msg") or "the approval gate refused")
