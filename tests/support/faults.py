@@ -162,6 +162,14 @@ def processes_with(text):
     return found
 
 
+def _default_signals():
+    """Signals at their defaults in the child, as in a user's terminal: a test runner started under nohup (SIGHUP
+    ignored) or as a background job of a script (SIGINT, SIGQUIT ignored) passes its ignored signals on through exec,
+    and ansible-playbook would then never see the signal a test sends."""
+    for signum in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 class PlaybookProcess(object):
     """``ansible-playbook`` running headless in a session of its own (stdin /dev/null, output to a file)."""
 
@@ -187,7 +195,7 @@ class PlaybookProcess(object):
             popen = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
                                       inventory, playbook, "-e", "@" + vars_path], cwd=workdir, env=env,
                                      stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=_default_signals)
         return cls(popen, output_path)
 
     def __repr__(self):
