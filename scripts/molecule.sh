@@ -45,12 +45,38 @@ else
 fi
 
 cd extensions
+# Scenarios run HOTDASH_MOLECULE_JOBS at a time (default 2): each has its own PostgreSQL (its own container on its own
+# published port, or its own throwaway cluster) and its own ephemeral directory, and a scenario is mostly Ansible
+# waiting on one core. Each scenario's output is printed whole when it ends, so the log reads as if run one by one.
+jobs=${HOTDASH_MOLECULE_JOBS:-2}
+case "$jobs" in '' | *[!0-9]* | 0) echo "molecule: HOTDASH_MOLECULE_JOBS=$jobs is not a positive number" >&2; exit 2 ;; esac
+run_scenarios() {
+  local logs failed
+  logs=$(mktemp -d)
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  printf '%s\n' "$@" | xargs -P "$jobs" -I{} bash -c '
+    if molecule test -s "$1" >"$2/$1.log" 2>&1; then outcome=passed; else outcome=FAILED; touch "$2/$1.failed"; fi
+    flock "$2/print.lock" bash -c "cat \"\$1\"; echo \"molecule: scenario \$2 \$3\"" _ "$2/$1.log" "$1" "$outcome"
+  ' _ {} "$logs"
+  failed=$(cd "$logs" && find . -name '*.failed' | sed 's|^./||; s|.failed$||' | sort | paste -sd' ')
+  rm -rf "$logs"
+  if [ -n "$failed" ]; then
+    echo "molecule: FAILED: $failed" >&2
+    return 1
+  fi
+}
+
 if [ "$#" -gt 0 ]; then
-  for scenario in "$@"; do molecule test -s "$scenario"; done
+  run_scenarios "$@"
   echo "molecule: ran on $platform: $*"
 else
-  molecule test --all
   scenarios=$(printf '%s\n' molecule/*/molecule.yml | cut -d/ -f2 | paste -sd' ')
+  # The longest first, so the last ones to start are short and both jobs end together.
+  # shellcheck disable=SC2086 # a list of names without spaces
+  ordered=$(printf '%s\n' $scenarios | awk '{ print ($1 == "playbook_apply_staging" ? 0 : ($1 == "default" ? 2 : 1)) " " $1 }' | sort -k1,1n -k2 | cut -d' ' -f2)
+  # shellcheck disable=SC2086
+  run_scenarios $ordered
+  echo "molecule: executed $(echo "$scenarios" | wc -w) scenarios, $jobs at a time"
   if [ "$platform" = container ]; then
     echo "molecule: the delegated path: scenario default on platform local"
     HOTDASH_MOLECULE_PLATFORM=local molecule test -s default
