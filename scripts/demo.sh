@@ -41,8 +41,10 @@ chmod 600 "$DEMO_DIR/cluster.json.tmp"
 mv "$DEMO_DIR/cluster.json.tmp" "$DEMO_DIR/cluster.json"
 
 step "2/5 production has been running: migrations up to $BASELINE and the seed in both databases"
+# This stands in for the history both databases had before the demo, so it is applied as the fixture it is
+# (environment local), not as a production release: that one is step 5, through its approval gate.
 "$ROOT/.venv/bin/ansible" databases -i "$ROOT/inventories/local" -m hotdash.supabase.migration_apply \
-  -a "db_url={{ supabase_db_url }} project_dir={{ supabase_project_dir }} target_version=$BASELINE environment={{ supabase_environment }} log_path={{ supabase_artifacts_dir | dirname }}/demo_baseline_{{ inventory_hostname }}.log" \
+  -a "db_url={{ supabase_db_url }} project_dir={{ supabase_project_dir }} target_version=$BASELINE environment=local log_path={{ supabase_artifacts_dir | dirname }}/demo_baseline_{{ inventory_hostname }}.log" \
   </dev/null | awk '/ => \{/ {host=$1; state=$3} /"(summary|msg)":/ {sub(/^ *"(summary|msg)": /, ""); print host ": " state " " $0}'
 for db in hotdash_staging hotdash_production; do
   "$PY" - "$DEMO_DIR/cluster.json" "$db" "$ROOT/examples/hotdash/supabase/seed.sql" <<'PYEOF'
@@ -87,7 +89,8 @@ checklist=(-e "{\"supabase_approval_acknowledgements\": {\"devops_notified_at\":
 
 step "done"
 # Run directories are named <env>_<UTC timestamp>: the last in sort order is the newest.
-newest_run() { printf '%s\n' "$HOTDASH_ARTIFACTS_DIR"/"$1"_* | sort | tail -n 1; }
+# Only directories: apply logs (<env>_migration_apply_<time>.log) sit beside them.
+newest_run() { printf '%s\n' "$HOTDASH_ARTIFACTS_DIR"/"$1"_*/ | sort | tail -n 1 | sed 's|/$||'; }
 latest=$(newest_run production)
 echo "Staging report:    $(newest_run staging)/index.md"
 echo "Production report: ${latest}/index.md"

@@ -96,7 +96,9 @@ _TABLES = [
         run_id text,
         host text
     )""",
-    """CREATE OR REPLACE FUNCTION hotdash_audit.append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    # A fixed search_path: the function runs inside other roles' statements (db advisors' function_search_path_mutable).
+    """CREATE OR REPLACE FUNCTION hotdash_audit.append_only() RETURNS trigger LANGUAGE plpgsql
+    SET search_path = pg_catalog AS $$
     BEGIN
         RAISE EXCEPTION 'hotdash_audit.% is append-only: % refused', TG_TABLE_NAME, TG_OP
             USING ERRCODE = 'insufficient_privilege';
@@ -117,10 +119,12 @@ def _schema_complete(cur):
         " (SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass('hotdash_audit.approvals')"
         "   AND attname = 'plan_digest' AND NOT attisdropped),"
         " (SELECT count(*) FROM pg_trigger WHERE tgname = 'append_only'"
-        "   AND tgrelid IN (SELECT to_regclass('hotdash_audit.' || name) FROM unnest(%s::text[]) AS t(name)))",
+        "   AND tgrelid IN (SELECT to_regclass('hotdash_audit.' || name) FROM unnest(%s::text[]) AS t(name))),"
+        " (SELECT count(*) FROM pg_proc WHERE oid = to_regprocedure('hotdash_audit.append_only()')"
+        "   AND proconfig IS NOT NULL)",
         (list(APPEND_ONLY_TABLES), list(APPEND_ONLY_TABLES)))
-    missing_tables, columns, triggers = cur.fetchone()
-    return missing_tables == 0 and columns == 1 and triggers == len(APPEND_ONLY_TABLES)
+    missing_tables, columns, triggers, pinned = cur.fetchone()
+    return missing_tables == 0 and columns == 1 and triggers == len(APPEND_ONLY_TABLES) and pinned == 1
 
 
 def ensure_schema(cur):

@@ -172,3 +172,20 @@ def test_promotion_is_proven_by_the_pinned_staging_database_only(make_db, projec
     changed = load_directory(str(project)).migrations
     assert "different statements" in policy_guard.promotion_check(staging.settings(), changed)(source)
     assert "gave no staging connection" in policy_guard.promotion_check(None, pending)(source)
+
+
+def test_the_append_only_function_has_a_fixed_search_path_also_in_an_older_audit_schema(make_db):
+    # db advisors reports a function without one (function_search_path_mutable) as a finding of every release.
+    db = make_db("prod")
+    label(db)
+    pinned = "SELECT proconfig FROM pg_proc WHERE oid = 'hotdash_audit.append_only()'::regprocedure"
+    assert db.scalar(pinned) == ["search_path=pg_catalog"]
+    db.execute("ALTER FUNCTION hotdash_audit.append_only() RESET ALL")   # as an earlier version created it
+    conn = connect(db.settings())
+    try:
+        with conn.cursor() as cur:
+            assert policy_audit.ensure_schema(cur) is not False
+        conn.commit()
+    finally:
+        conn.close()
+    assert db.scalar(pinned) == ["search_path=pg_catalog"]
