@@ -1,21 +1,15 @@
 """Artifact files as the modules write them: simple names only, modes 0640 (0600 for dumps and approvals), run
 directories 0750, all under the process umask."""
-import contextlib
 import os
 import stat
+import sys
 
 import pytest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+from file_modes import umask  # noqa: E402
+
 CHECKS = [{"name": "drift", "status": "ok", "detail": "in sync"}]
-
-
-@contextlib.contextmanager
-def umask(value):
-    old = os.umask(value)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def modes(root):

@@ -1,21 +1,15 @@
 """Artifact names and modes: simple names only, 0640/0600 files and 0750 directories under the umask."""
-import contextlib
 import os
 import stat
+import sys
 
 import pytest
 
 from ansible_collections.hotdash.supabase.plugins.module_utils import artifacts
 from ansible_collections.hotdash.supabase.plugins.module_utils.errors import InvalidInput
 
-
-@contextlib.contextmanager
-def umask(value):
-    old = os.umask(value)
-    try:
-        yield
-    finally:
-        os.umask(old)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "support"))
+from file_modes import umask  # noqa: E402
 
 
 def mode(path):
